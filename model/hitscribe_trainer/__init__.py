@@ -1,0 +1,1 @@
+"""Hitscribe trainer: causal DrummerNet-style drum transcription, exported to ONNX."""

@@ -1,0 +1,155 @@
+"""``hitscribe-train``: prepare-kits, synth, train, export, evaluate."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from .model import CLASS_NAMES
+
+
+def _cmd_prepare_kits(args) -> None:
+    from .kits import prepare_kits
+
+    print(prepare_kits(Path(args.cache)))
+
+
+def _cmd_synth(args) -> None:
+    from .synth import render_validation_set
+
+    render_validation_set(Path(args.cache), Path(args.out), args.clips, args.seconds, args.seed)
+    print(f"rendered {args.clips} validation clips into {args.out}")
+
+
+def _cmd_train(args) -> None:
+    from .train import TrainOptions, train
+
+    opts = TrainOptions(
+        cache_dir=args.cache,
+        run_dir=args.run,
+        max_minutes=args.max_minutes,
+        max_steps=args.max_steps,
+        batch_size=args.batch,
+        seconds=args.seconds,
+        lr=args.lr,
+        supervised_weight=args.supervised_weight,
+        unsupervised_weight=args.unsupervised_weight,
+        activation=args.activation,
+        lookahead_frames=args.lookahead,
+        user_audio=args.user_audio or "",
+        threads=args.threads,
+        loader_workers=args.workers,
+        seed=args.seed,
+    )
+    print(train(opts))
+
+
+def _outputs_fns(args, net_or_none):
+    from .evaluate import offline_outputs, streaming_outputs
+    from .export import read_contract
+
+    if args.streaming:
+        contract = read_contract(Path(args.onnx))
+        return lambda audio: streaming_outputs(Path(args.onnx), audio, contract)
+    return lambda audio: offline_outputs(net_or_none, audio)
+
+
+def _cmd_evaluate(args) -> None:
+    from .evaluate import find_pairs, score, tune_thresholds, write_report
+    from .export import load_checkpoint
+
+    net = load_checkpoint(Path(args.checkpoint))
+    cfg = net.cfg
+    fn = _outputs_fns(args, net)
+    retrigger = [r / 1000 for r in args.retrigger_ms]
+    thresholds = args.thresholds
+    if args.tune:
+        thresholds = tune_thresholds(
+            find_pairs(Path(args.tune)), fn, cfg.hop, cfg.sample_rate, cfg.lookahead_frames, retrigger
+        )
+        print("tuned thresholds", thresholds)
+    result = score(
+        find_pairs(Path(args.data)), fn, cfg.hop, cfg.sample_rate, cfg.lookahead_frames, thresholds, retrigger
+    )
+    result["thresholds"] = thresholds
+    result["lookahead_ms"] = cfg.lookahead_frames * cfg.hop / cfg.sample_rate * 1000
+    print(json.dumps(result, indent=1))
+    if args.report:
+        write_report(result, Path(args.report))
+
+
+def _cmd_export(args) -> None:
+    from .export import export_onnx, load_checkpoint
+
+    net = load_checkpoint(Path(args.checkpoint))
+    contract = export_onnx(
+        net,
+        Path(args.out),
+        model_name=args.name,
+        thresholds=args.thresholds,
+        retrigger_ms=args.retrigger_ms,
+        data_summary=args.data_summary,
+    )
+    print(json.dumps(contract, indent=1))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point."""
+    p = argparse.ArgumentParser(prog="hitscribe-train", description=__doc__)
+    p.add_argument("--cache", default="model/cache", help="kit cache folder (git-ignored)")
+    sub = p.add_subparsers(dest="cmd", required=True)
+
+    s = sub.add_parser("prepare-kits", help="extract one-shots from Debian drum packages")
+    s.set_defaults(fn=_cmd_prepare_kits)
+
+    s = sub.add_parser("synth", help="render labelled validation clips from held-out kits")
+    s.add_argument("--out", default="model/cache/validation")
+    s.add_argument("--clips", type=int, default=60)
+    s.add_argument("--seconds", type=float, default=10.0)
+    s.add_argument("--seed", type=int, default=1234)
+    s.set_defaults(fn=_cmd_synth)
+
+    s = sub.add_parser("train", help="train or resume (time-boxed)")
+    s.add_argument("--run", default="model/runs/main")
+    s.add_argument("--max-minutes", type=float, default=100.0)
+    s.add_argument("--max-steps", type=int, default=1_000_000)
+    s.add_argument("--batch", type=int, default=12)
+    s.add_argument("--seconds", type=float, default=2.5)
+    s.add_argument("--lr", type=float, default=1e-3)
+    s.add_argument("--supervised-weight", type=float, default=1.0)
+    s.add_argument("--unsupervised-weight", type=float, default=1.0)
+    s.add_argument("--activation", choices=["sparsemax", "softmax"], default="sparsemax")
+    s.add_argument("--lookahead", type=int, default=2, help="look-ahead in 10 ms frames")
+    s.add_argument("--user-audio", help="folder of your own drum recordings (unsupervised only)")
+    s.add_argument("--threads", type=int, default=1)
+    s.add_argument("--workers", type=int, default=1)
+    s.add_argument("--seed", type=int, default=0)
+    s.set_defaults(fn=_cmd_train)
+
+    n = len(CLASS_NAMES)
+    for name, fn, helptext in (
+        ("evaluate", _cmd_evaluate, "onset F per class (mir_eval, +-50 ms) and velocity r"),
+        ("export", _cmd_export, "export the streaming ONNX model with its contract"),
+    ):
+        s = sub.add_parser(name, help=helptext)
+        s.add_argument("--checkpoint", default="model/runs/main/checkpoint.pt")
+        s.add_argument("--thresholds", type=float, nargs=n, default=[0.5] * n)
+        s.add_argument("--retrigger-ms", type=float, nargs=n, default=[40.0, 40.0, 30.0])
+        s.set_defaults(fn=fn)
+        if name == "evaluate":
+            s.add_argument("--data", default="model/cache/validation")
+            s.add_argument("--tune", help="folder to tune thresholds on (never the test folder)")
+            s.add_argument("--streaming", action="store_true", help="run the ONNX model hop by hop")
+            s.add_argument("--onnx", default="assets/models/hitscribe-causal-v1.onnx")
+            s.add_argument("--report")
+        else:
+            s.add_argument("--out", default="assets/models/hitscribe-causal-v1.onnx")
+            s.add_argument("--name", default="hitscribe-causal-v1")
+            s.add_argument("--data-summary", default="")
+    args = p.parse_args(argv)
+    args.fn(args)
+
+
+if __name__ == "__main__":
+    main()

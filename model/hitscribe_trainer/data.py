@@ -1,0 +1,132 @@
+"""Batches for training: synthetic grooves rendered on the fly, or the user's own recordings.
+
+The unsupervised loss sees only audio. Frame targets are built from the synthetic events only
+for the optional supervised term (and for measurement).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .model import CLASS_NAMES, COMPONENTS
+
+#: Instrument (as written by the kit manifest) -> target class index, or absent.
+INSTRUMENT_TO_CLASS = {
+    "kick": 0,
+    "snare": 1,
+    "sidestick": 1,
+    "hihat_closed": 2,
+    "hihat_open": 2,
+    "hihat_pedal": 2,
+}
+#: Instrument -> synthesiser component.
+INSTRUMENT_TO_COMPONENT = {
+    "kick": "kick",
+    "snare": "snare",
+    "hihat_closed": "hihat_closed",
+    "hihat_pedal": "hihat_closed",
+    "hihat_open": "hihat_open",
+    "tom_high": "tom",
+    "tom_mid": "tom",
+    "tom_low": "tom",
+    "ride": "ride",
+    "ride_bell": "ride",
+    "crash": "crash",
+    "china": "crash",
+    "splash": "crash",
+}
+
+
+def frame_targets(events, n_frames: int, hop: int) -> dict[str, np.ndarray]:
+    """Events ``(sample, instrument, velocity)`` -> onset/velocity/offset arrays ``[T, C]``."""
+    c = len(CLASS_NAMES)
+    onset = np.zeros((n_frames, c), np.float32)
+    velocity = np.zeros((n_frames, c), np.float32)
+    offset = np.zeros((n_frames, c), np.float32)
+    for sample, instrument, vel in events:
+        cls = INSTRUMENT_TO_CLASS.get(instrument)
+        f = int(sample) // hop
+        if cls is None or not 0 <= f < n_frames:
+            continue
+        if onset[f, cls] == 0 or vel > velocity[f, cls]:
+            velocity[f, cls] = vel
+            offset[f, cls] = (int(sample) - f * hop) / hop
+        onset[f, cls] = 1.0
+    return {"onset": onset, "velocity": velocity, "offset": offset}
+
+
+def draw_templates(rng: np.random.Generator, kits, length: int) -> torch.Tensor:
+    """One one-shot per synthesiser component, each from an independently drawn kit (L2 norm 10)."""
+    out = np.zeros((len(COMPONENTS), length), np.float32)
+    for k, comp in enumerate(COMPONENTS):
+        candidates = [
+            (kit, inst)
+            for kit in kits
+            for inst in kit.samples
+            if INSTRUMENT_TO_COMPONENT.get(inst, "other") == comp and kit.samples[inst]
+        ]
+        if not candidates:
+            continue
+        kit, inst = candidates[rng.integers(len(candidates))]
+        layers = kit.samples[inst]
+        _, wave = layers[rng.integers(len(layers))]
+        wave = np.asarray(wave, np.float32)[:length]
+        out[k, : len(wave)] = wave
+        norm = np.linalg.norm(out[k])
+        if norm > 0:
+            out[k] *= 10.0 / norm
+    return torch.from_numpy(out)
+
+
+class SyntheticGrooves(torch.utils.data.IterableDataset):
+    """Endless synthetic clips from the training kits (rendered by :mod:`hitscribe_trainer.synth`)."""
+
+    def __init__(self, cache_dir: Path, seconds: float, sr: int, hop: int, seed: int, split: str = "train"):
+        super().__init__()
+        self.cache_dir, self.seconds, self.sr, self.hop, self.seed, self.split = (
+            Path(cache_dir),
+            seconds,
+            sr,
+            hop,
+            seed,
+            split,
+        )
+
+    def __iter__(self) -> Iterator[dict]:
+        from .kits import load_kits
+        from .synth import render_clip
+
+        info = torch.utils.data.get_worker_info()
+        rng = np.random.default_rng(self.seed + (info.id if info else 0) * 7919)
+        kits = load_kits(self.cache_dir, self.split)
+        n = int(self.seconds * self.sr) // self.hop * self.hop
+        while True:
+            audio, events = render_clip(rng, kits, n / self.sr, self.sr)
+            audio = np.nan_to_num(np.asarray(audio, np.float32)[:n])
+            if len(audio) < n:
+                audio = np.pad(audio, (0, n - len(audio)))
+            targets = frame_targets(events, n // self.hop, self.hop)
+            yield {"audio": torch.from_numpy(audio), **{k: torch.from_numpy(v) for k, v in targets.items()}}
+
+
+class UserRecordings(torch.utils.data.IterableDataset):
+    """Random crops of a folder of the user's own drum recordings (no labels: unsupervised only)."""
+
+    def __init__(self, folder: Path, seconds: float, sr: int, hop: int, seed: int):
+        super().__init__()
+        self.folder, self.seconds, self.sr, self.hop, self.seed = Path(folder), seconds, sr, hop, seed
+
+    def __iter__(self) -> Iterator[dict]:
+        from .synth import iter_user_audio
+
+        rng = np.random.default_rng(self.seed)
+        n = int(self.seconds * self.sr) // self.hop * self.hop
+        for crop in iter_user_audio(self.folder, self.sr, n / self.sr, rng):
+            audio = np.nan_to_num(np.asarray(crop, np.float32)[:n])
+            audio = np.pad(audio, (0, n - len(audio)))
+            audio *= 10 ** (rng.uniform(-24, 3) / 20) / max(1e-4, float(np.abs(audio).max()))
+            yield {"audio": torch.from_numpy(audio)}

@@ -1,0 +1,148 @@
+"""Evaluation: mir_eval onset F-measure (+-50 ms) per class and velocity Pearson r.
+
+Runs on a folder of ``*.wav`` + ``*.tsv`` pairs (``time<TAB>label<TAB>velocity``), such as the
+validation renders made from held-out kits. ``--streaming`` runs the exported ONNX model hop
+by hop in ONNX Runtime (what the plugin does) instead of the PyTorch offline pass.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import mir_eval
+import numpy as np
+import soundfile as sf
+import torch
+from scipy.signal import resample_poly
+
+from .model import CLASS_NAMES, HitscribeNet
+from .peaks import notes_from_outputs
+
+
+def load_labels(path: Path) -> dict[str, list[tuple[float, float]]]:
+    """TSV labels -> per class list of (time, velocity 1..127)."""
+    out: dict[str, list[tuple[float, float]]] = {c: [] for c in CLASS_NAMES}
+    for line in path.read_text().splitlines():
+        parts = line.strip().split("\t")
+        if len(parts) >= 2 and parts[1] in out:
+            out[parts[1]].append((float(parts[0]), float(parts[2]) if len(parts) > 2 else 100.0))
+    return out
+
+
+def load_audio(path: Path, sr: int) -> np.ndarray:
+    """Mono float32 at ``sr``."""
+    audio, file_sr = sf.read(str(path), dtype="float32", always_2d=True)
+    audio = audio.mean(axis=1)
+    if file_sr != sr:
+        g = np.gcd(int(file_sr), sr)
+        audio = resample_poly(audio, sr // g, int(file_sr) // g).astype(np.float32)
+    return audio
+
+
+def offline_outputs(net: HitscribeNet, audio: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Offline PyTorch pass; pads ``lookahead`` frames of silence so the tail is decided."""
+    cfg = net.cfg
+    pad = (cfg.lookahead_frames + 1) * cfg.hop + (-len(audio)) % cfg.hop
+    x = torch.from_numpy(np.pad(audio, (0, pad)))[None]
+    with torch.no_grad():
+        out = net(x)
+    return (
+        torch.sigmoid(out["onset_logits"][0]).numpy(),
+        out["velocity"][0].numpy(),
+        out["offset"][0].numpy(),
+    )
+
+
+def streaming_outputs(onnx_path: Path, audio: np.ndarray, contract: dict):
+    """Hop-by-hop ONNX Runtime pass over ``audio`` (one intra-op thread, like the engine)."""
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = 1
+    opts.inter_op_num_threads = 1
+    sess = ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
+    hop = contract["hop_samples"]
+    pad = (contract["lookahead_frames"] + 1) * hop + (-len(audio)) % hop
+    x = np.pad(audio, (0, pad)).astype(np.float32)
+    state = np.zeros((1, contract["state_size"]), np.float32)
+    rows = []
+    for i in range(len(x) // hop):
+        o, v, f, state = sess.run(None, {"audio": x[None, i * hop : (i + 1) * hop], "state": state})
+        rows.append((o[0], v[0], f[0]))
+    return tuple(np.stack(col) for col in zip(*rows, strict=False))
+
+
+def score(
+    pairs: list[tuple[Path, Path]],
+    outputs_fn,
+    hop: int,
+    sr: int,
+    lookahead: int,
+    thresholds,
+    retrigger_s,
+) -> dict:
+    """Per-class F/P/R averaged over files, plus velocity Pearson r over matched notes."""
+    per_class = {c: {"f": [], "p": [], "r": []} for c in CLASS_NAMES}
+    vel_pairs: dict[str, list[tuple[float, float]]] = {c: [] for c in CLASS_NAMES}
+    for wav, tsv in pairs:
+        labels = load_labels(tsv)
+        onset, velocity, offset = outputs_fn(load_audio(wav, sr))
+        est = notes_from_outputs(onset, velocity, offset, hop, sr, lookahead, thresholds, retrigger_s)
+        for c, name in enumerate(CLASS_NAMES):
+            ref = np.array([t for t, _ in labels[name]])
+            got = np.array([t for t, _ in est[c]])
+            if len(ref) == 0 and len(got) == 0:
+                continue
+            f, p, r = mir_eval.onset.f_measure(ref, got, window=0.05) if len(ref) else (0.0, 0.0, 0.0)
+            per_class[name]["f"].append(f)
+            per_class[name]["p"].append(p)
+            per_class[name]["r"].append(r)
+            if len(ref) and len(got):
+                for i, j in mir_eval.util.match_events(ref, got, 0.05):
+                    vel_pairs[name].append((labels[name][i][1], est[c][j][1]))
+    result = {}
+    for name in CLASS_NAMES:
+        vals = per_class[name]
+        pairs_arr = np.array(vel_pairs[name]) if vel_pairs[name] else np.zeros((0, 2))
+        r = float(np.corrcoef(pairs_arr[:, 0], pairs_arr[:, 1])[0, 1]) if len(pairs_arr) > 2 else float("nan")
+        result[name] = {
+            "f": float(np.mean(vals["f"])) if vals["f"] else float("nan"),
+            "p": float(np.mean(vals["p"])) if vals["p"] else float("nan"),
+            "r": float(np.mean(vals["r"])) if vals["r"] else float("nan"),
+            "velocity_r": r,
+        }
+    result["mean_f"] = float(np.mean([result[c]["f"] for c in CLASS_NAMES]))
+    return result
+
+
+def tune_thresholds(pairs, outputs_fn, hop, sr, lookahead, retrigger_s, grid=None) -> list[float]:
+    """Per-class threshold that maximises F on ``pairs`` (use a tuning split, not the test split)."""
+    grid = grid or [0.2, 0.3, 0.4, 0.5, 0.6, 0.7]
+    cache = [(load_labels(t), outputs_fn(load_audio(w, sr))) for w, t in pairs]
+    best = []
+    for c, name in enumerate(CLASS_NAMES):
+        scores = []
+        for thr in grid:
+            fs = []
+            for labels, (onset, velocity, offset) in cache:
+                th = [thr] * len(CLASS_NAMES)
+                est = notes_from_outputs(onset, velocity, offset, hop, sr, lookahead, th, retrigger_s)
+                ref = np.array([t for t, _ in labels[name]])
+                got = np.array([t for t, _ in est[c]])
+                if len(ref):
+                    fs.append(mir_eval.onset.f_measure(ref, got, window=0.05)[0])
+            scores.append(np.mean(fs) if fs else 0.0)
+        best.append(float(grid[int(np.argmax(scores))]))
+    return best
+
+
+def find_pairs(folder: Path) -> list[tuple[Path, Path]]:
+    """``(wav, tsv)`` pairs in ``folder``."""
+    return [(w, w.with_suffix(".tsv")) for w in sorted(folder.glob("*.wav")) if w.with_suffix(".tsv").exists()]
+
+
+def write_report(result: dict, path: Path) -> None:
+    """JSON report."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=1))

@@ -1,0 +1,100 @@
+"""Export the streaming step function to ONNX with the model contract in its metadata."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import onnx
+import torch
+
+from .model import CLASS_NAMES, GM_NOTES, HitscribeNet, ModelConfig
+from .streaming import StreamingStep
+
+CONTRACT_KEY = "hitscribe.contract"
+
+
+def load_checkpoint(path: Path) -> HitscribeNet:
+    """A trained network from a training checkpoint (eval mode)."""
+    state = torch.load(path, weights_only=False, map_location="cpu")
+    net = HitscribeNet(ModelConfig.from_dict(state["config"]))
+    net.load_state_dict(state["model"])
+    return net.eval()
+
+
+def git_commit() -> str:
+    """Short commit of the working tree, or "unknown"."""
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def build_contract(net: HitscribeNet, state_size: int, model_name: str, thresholds, retrigger_ms, data_summary: str):
+    """The contract dictionary (docs/model-contract.md)."""
+    cfg = net.cfg
+    return {
+        "contract_version": 1,
+        "model_name": model_name,
+        "sample_rate": cfg.sample_rate,
+        "hop_samples": cfg.hop,
+        "window_samples": cfg.window,
+        "context_samples": cfg.window,
+        "lookahead_frames": cfg.lookahead_frames,
+        "lookahead_samples": cfg.lookahead_frames * cfg.hop,
+        "latency_samples": (cfg.lookahead_frames + 1) * cfg.hop,
+        "state_size": state_size,
+        "class_names": list(CLASS_NAMES),
+        "gm_notes": list(GM_NOTES),
+        "default_thresholds": [float(t) for t in thresholds],
+        "default_retrigger_ms": [float(r) for r in retrigger_ms],
+        "velocity_calibration": {"input_floor": 0.0, "input_ceiling": 1.0, "gamma": 1.0},
+        "training_commit": git_commit(),
+        "data_summary": data_summary,
+    }
+
+
+def export_onnx(
+    net: HitscribeNet,
+    path: Path,
+    model_name: str = "hitscribe-causal-v1",
+    thresholds=(0.5, 0.5, 0.5),
+    retrigger_ms=(40.0, 40.0, 30.0),
+    data_summary: str = "",
+) -> dict:
+    """Write ``path`` (single file, opset 18) and return the contract written into it."""
+    step = StreamingStep(net.eval()).eval()
+    audio = torch.zeros(1, net.cfg.hop)
+    state = step.initial_state()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.onnx.export(
+        step,
+        (audio, state),
+        str(path),
+        input_names=["audio", "state"],
+        output_names=["onset", "velocity", "offset", "state_out"],
+        opset_version=18,
+        dynamo=True,
+        external_data=False,
+    )
+    contract = build_contract(net, step.state_size, model_name, thresholds, retrigger_ms, data_summary)
+    model = onnx.load(str(path))
+    del model.metadata_props[:]
+    entries = {CONTRACT_KEY: json.dumps(contract)}
+    entries.update({f"hitscribe.{k}": json.dumps(v) if not isinstance(v, str) else v for k, v in contract.items()})
+    for key, value in entries.items():
+        prop = model.metadata_props.add()
+        prop.key, prop.value = key, value
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    return contract
+
+
+def read_contract(path: Path) -> dict:
+    """The contract stored in an exported model."""
+    model = onnx.load(str(path))
+    props = {p.key: p.value for p in model.metadata_props}
+    return json.loads(props[CONTRACT_KEY])

@@ -1,0 +1,219 @@
+"""The causal analysis network and its streaming (one hop per call) form.
+
+Offline and streaming forms share every weight. Each causal convolution keeps the last
+``receptive - 1`` input frames as cache; the streaming step concatenates that cache with the
+newest frame, so the two forms compute the same numbers (see ``tests/test_streaming.py``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .sparsemax import sparsemax
+
+#: Target classes the engine peak-picks, in contract order.
+CLASS_NAMES = ("kick", "snare", "hihat")
+#: General MIDI drum notes for the target classes.
+GM_NOTES = (36, 38, 42)
+#: Power floor of the log-mel front end.
+LOG_FLOOR = 1e-6
+#: Synthesiser components (the unsupervised path rebuilds audio from these).
+COMPONENTS = ("kick", "snare", "hihat_closed", "hihat_open", "tom", "ride", "crash", "other")
+
+
+@dataclass
+class ModelConfig:
+    """Hyper-parameters that define the network and its streaming contract."""
+
+    sample_rate: int = 24000
+    hop: int = 240
+    window: int = 512
+    n_mels: int = 64
+    fmin: float = 30.0
+    fmax: float = 11000.0
+    conv2d_channels: int = 12
+    channels: int = 96
+    gru_hidden: int = 96
+    lookahead_frames: int = 2
+    time_sparsemax_frames: int = 8
+    dilations: tuple[int, ...] = field(default_factory=lambda: (1, 2, 4, 8))
+
+    def to_dict(self) -> dict:
+        """Plain-JSON form for checkpoints."""
+        d = asdict(self)
+        d["dilations"] = list(self.dilations)
+        return d
+
+    @staticmethod
+    def from_dict(d: dict) -> ModelConfig:
+        """Inverse of :meth:`to_dict`."""
+        d = dict(d)
+        d["dilations"] = tuple(d.get("dilations", (1, 2, 4, 8)))
+        return ModelConfig(**d)
+
+
+def mel_filterbank(sr: int, n_fft: int, n_mels: int, fmin: float, fmax: float) -> np.ndarray:
+    """Slaney-style triangular mel filters, shape ``[n_fft // 2 + 1, n_mels]``."""
+
+    def hz_to_mel(f):
+        return 2595.0 * np.log10(1.0 + np.asarray(f) / 700.0)
+
+    def mel_to_hz(m):
+        return 700.0 * (10.0 ** (np.asarray(m) / 2595.0) - 1.0)
+
+    bins = np.linspace(0, sr / 2, n_fft // 2 + 1)
+    mels = np.linspace(hz_to_mel(fmin), hz_to_mel(fmax), n_mels + 2)
+    hz = mel_to_hz(mels)
+    fb = np.zeros((n_fft // 2 + 1, n_mels), dtype=np.float32)
+    for m in range(n_mels):
+        lo, centre, hi = hz[m], hz[m + 1], hz[m + 2]
+        up = (bins - lo) / max(centre - lo, 1e-6)
+        down = (hi - bins) / max(hi - centre, 1e-6)
+        fb[:, m] = np.maximum(0.0, np.minimum(up, down))
+        # Filters narrower than a bin still see their nearest bin.
+        if fb[:, m].sum() == 0:
+            fb[int(round(centre / (sr / n_fft))), m] = 1.0
+        fb[:, m] *= 2.0 / (hi - lo)
+    return fb
+
+
+class CausalConv(nn.Module):
+    """Convolution that is causal along the last (time) axis, 1-D or 2-D."""
+
+    def __init__(self, conv: nn.Conv1d | nn.Conv2d):
+        super().__init__()
+        self.conv = conv
+        k = conv.kernel_size[-1]
+        d = conv.dilation[-1]
+        #: Number of past frames the convolution needs.
+        self.cache_frames = (k - 1) * d
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Offline: zero history before the first frame."""
+        return self.conv(F.pad(x, (self.cache_frames, 0)))
+
+    def step(self, x: torch.Tensor, cache: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Streaming: ``x`` holds one new frame, ``cache`` the previous ``cache_frames``."""
+        full = torch.cat([cache, x], dim=-1)
+        return self.conv(full), full[..., 1:]
+
+
+class HitscribeNet(nn.Module):
+    """Log-mel front end, 2-D causal convolutions, dilated 1-D causal convolutions, a GRU, heads."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.cfg = cfg
+        n_bins = cfg.window // 2 + 1
+        self.register_buffer("window", torch.hann_window(cfg.window, periodic=True))
+        self.register_buffer(
+            "mel", torch.from_numpy(mel_filterbank(cfg.sample_rate, cfg.window, cfg.n_mels, cfg.fmin, cfg.fmax))
+        )
+        # Real DFT basis (window folded in), used by the exported graph instead of an FFT.
+        n = np.arange(cfg.window)
+        k = np.arange(n_bins)
+        ang = 2 * np.pi * np.outer(n, k) / cfg.window
+        hann = self.window.numpy()[:, None]
+        basis = np.concatenate([np.cos(ang) * hann, -np.sin(ang) * hann], axis=1).astype(np.float32)
+        self.register_buffer("dft", torch.from_numpy(basis))
+
+        c2 = cfg.conv2d_channels
+        self.conv2d_a = CausalConv(nn.Conv2d(2, c2, (3, 3), padding=(1, 0)))
+        self.conv2d_b = CausalConv(nn.Conv2d(c2, c2, (3, 3), padding=(1, 0)))
+        flat = c2 * (cfg.n_mels // 4)
+        self.proj = nn.Conv1d(flat, cfg.channels, 1)
+        self.tconvs = nn.ModuleList(
+            CausalConv(nn.Conv1d(cfg.channels, cfg.channels, 3, dilation=d)) for d in cfg.dilations
+        )
+        self.gru = nn.GRU(cfg.channels, cfg.gru_hidden, batch_first=True)
+        feat = cfg.gru_hidden + cfg.channels
+        n_cls = len(CLASS_NAMES)
+        self.onset_head = nn.Linear(feat, n_cls)
+        self.velocity_head = nn.Linear(feat, n_cls)
+        self.offset_head = nn.Linear(feat, n_cls)
+        self.component_head = nn.Linear(feat, len(COMPONENTS))
+        self.gain_head = nn.Linear(feat, len(COMPONENTS))
+
+    # ----- front end -------------------------------------------------------------------------
+    def _features_from_power(self, power: torch.Tensor, prev_logmel: torch.Tensor | None):
+        """``power``: [B, T, bins] -> features [B, 2, n_mels, T] and the last log-mel frame.
+
+        Log-mel is offset so that digital silence maps to 0 (the streaming state starts at 0).
+        The second channel is the half-wave rectified frame difference (onset enhancement).
+        """
+        logmel = (torch.log(power @ self.mel + LOG_FLOOR) - math.log(LOG_FLOOR)) * 0.25
+        if prev_logmel is None:
+            prev_logmel = torch.zeros_like(logmel[:, :1])
+        prev = torch.cat([prev_logmel, logmel[:, :-1]], dim=1)
+        flux = torch.relu(logmel - prev)
+        x = torch.stack([logmel, flux], dim=1).transpose(2, 3)  # [B, 2, mels, T]
+        return x, logmel[:, -1:]
+
+    def frames_power_offline(self, audio: torch.Tensor) -> torch.Tensor:
+        """``audio``: [B, N] (N a multiple of hop) -> power spectra [B, N/hop, bins]."""
+        cfg = self.cfg
+        padded = F.pad(audio, (cfg.window - cfg.hop, 0))
+        spec = torch.stft(
+            padded, cfg.window, cfg.hop, window=self.window, center=False, return_complex=True
+        )  # [B, bins, T]
+        return (spec.real**2 + spec.imag**2).transpose(1, 2)
+
+    # ----- trunk -----------------------------------------------------------------------------
+    def _heads(self, h: torch.Tensor, g: torch.Tensor) -> dict[str, torch.Tensor]:
+        z = torch.cat([g, h], dim=-1)  # [B, T, feat]
+        return {
+            "onset_logits": self.onset_head(z),
+            "velocity": torch.sigmoid(self.velocity_head(z)),
+            "offset": torch.sigmoid(self.offset_head(z)),
+            "component_logits": self.component_head(z),
+            "component_gain": self.gain_head(z),
+        }
+
+    def forward(self, audio: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Offline pass over ``audio`` [B, N]; every output is [B, T, ...], T = N // hop.
+
+        Output frame ``t`` describes input frame ``t - lookahead_frames``.
+        """
+        n = audio.shape[-1] // self.cfg.hop * self.cfg.hop
+        power = self.frames_power_offline(audio[..., :n])
+        x, _ = self._features_from_power(power, None)
+        x = F.elu(self.conv2d_a(x))
+        x = F.max_pool2d(x, (2, 1))
+        x = F.elu(self.conv2d_b(x))
+        x = F.max_pool2d(x, (2, 1))
+        b, c, f, t = x.shape
+        x = F.elu(self.proj(x.reshape(b, c * f, t)))
+        for conv in self.tconvs:
+            x = x + F.elu(conv(x))
+        seq = x.transpose(1, 2)
+        h, _ = self.gru(seq)
+        return self._heads(h, seq)
+
+
+def synth_activations(out: dict[str, torch.Tensor], time_frames: int) -> torch.Tensor:
+    """Sparse, streaming-compatible synthesiser activations [B, T, K] (DrummerNet's multiply form).
+
+    Instrument sparsemax per frame (with an extra always-zero "silence" logit so that
+    silence is reachable) times the last element of a causal sliding-window time sparsemax,
+    times a positive gain (the input is not normalised, so amplitude must be predicted).
+    """
+    logits = out["component_logits"]
+    b, t, k = logits.shape
+    with_silence = torch.cat([logits, torch.zeros_like(logits[..., :1])], dim=-1)
+    inst = sparsemax(with_silence, dim=-1)[..., :k]
+    padded = F.pad(logits.transpose(1, 2), (time_frames - 1, 0), value=-1e4)  # [B, K, T+W-1]
+    windows = padded.unfold(-1, time_frames, 1)  # [B, K, T, W]
+    timew = sparsemax(windows, dim=-1)[..., -1].transpose(1, 2)  # newest frame's share
+    gain = torch.exp(out["component_gain"].clamp(-12.0, 4.0))
+    return inst * timew * gain
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Trainable parameter count."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)

@@ -1,0 +1,166 @@
+"""Training loop: resumable, time-boxed, logged to a file."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from .data import SyntheticGrooves, UserRecordings, draw_templates
+from .losses import MultiResolutionLogSpectrum, reconstruction_loss, supervised_loss
+from .model import HitscribeNet, ModelConfig, count_parameters, synth_activations
+
+log = logging.getLogger("hitscribe.train")
+
+
+@dataclass
+class TrainOptions:
+    """What a training run does; saved into every checkpoint."""
+
+    cache_dir: str = "model/cache"
+    run_dir: str = "model/runs/main"
+    max_minutes: float = 100.0
+    max_steps: int = 1_000_000
+    batch_size: int = 12
+    seconds: float = 2.5
+    lr: float = 1e-3
+    supervised_weight: float = 1.0
+    unsupervised_weight: float = 1.0
+    activation: str = "sparsemax"  # or "softmax" (ablation)
+    lookahead_frames: int = 2
+    user_audio: str = ""
+    threads: int = 1
+    loader_workers: int = 1
+    seed: int = 0
+    checkpoint_minutes: float = 5.0
+
+
+def _softmax_activations(out, frames):
+    logits = out["component_logits"]
+    inst = torch.softmax(torch.cat([logits, torch.zeros_like(logits[..., :1])], -1), -1)[..., :-1]
+    padded = torch.nn.functional.pad(logits.transpose(1, 2), (frames - 1, 0), value=-1e4)
+    timew = torch.softmax(padded.unfold(-1, frames, 1), -1)[..., -1].transpose(1, 2)
+    return inst * timew * torch.exp(out["component_gain"].clamp(-12.0, 4.0))
+
+
+def setup_logging(run_dir: Path) -> None:
+    """Log to ``run_dir/train.log`` and the console."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    handlers = [logging.FileHandler(run_dir / "train.log"), logging.StreamHandler()]
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", handlers=handlers, force=True)
+
+
+def train(opts: TrainOptions, cfg: ModelConfig | None = None) -> Path:
+    """Train (or resume) and return the path of the latest checkpoint."""
+    run_dir = Path(opts.run_dir)
+    setup_logging(run_dir)
+    torch.set_num_threads(opts.threads)
+    torch.manual_seed(opts.seed)
+    ckpt_path = run_dir / "checkpoint.pt"
+    state = torch.load(ckpt_path, weights_only=False) if ckpt_path.exists() else None
+    if state is not None:
+        cfg = ModelConfig.from_dict(state["config"])
+    cfg = cfg or ModelConfig(lookahead_frames=opts.lookahead_frames)
+    net = HitscribeNet(cfg)
+    optim = torch.optim.Adam(net.parameters(), lr=opts.lr)
+    step, elapsed = 0, 0.0
+    if state is not None:
+        net.load_state_dict(state["model"])
+        optim.load_state_dict(state["optim"])
+        step, elapsed = state["step"], state["elapsed_s"]
+        log.info("resumed from %s at step %d (%.1f min)", ckpt_path, step, elapsed / 60)
+    log.info("model: %d parameters, config %s, options %s", count_parameters(net), cfg.to_dict(), vars(opts))
+
+    dataset = (
+        UserRecordings(Path(opts.user_audio), opts.seconds, cfg.sample_rate, cfg.hop, opts.seed + step)
+        if opts.user_audio
+        else SyntheticGrooves(Path(opts.cache_dir), opts.seconds, cfg.sample_rate, cfg.hop, opts.seed + step)
+    )
+    loader = torch.utils.data.DataLoader(
+        dataset,
+        batch_size=opts.batch_size,
+        num_workers=opts.loader_workers,
+        persistent_workers=opts.loader_workers > 0,
+        prefetch_factor=4 if opts.loader_workers > 0 else None,
+    )
+    use_sup = opts.supervised_weight > 0 and not opts.user_audio
+    use_unsup = opts.unsupervised_weight > 0
+    spec = MultiResolutionLogSpectrum(cfg.sample_rate)
+    rng = np.random.default_rng(opts.seed + 1 + step)
+    kits = None
+    if use_unsup:
+        from .kits import load_kits
+
+        kits = load_kits(Path(opts.cache_dir), "train")
+    budget = opts.max_minutes * 60
+    start = time.time() - elapsed
+    last_ckpt = time.time()
+    bar = tqdm(total=int(budget), initial=int(elapsed), unit="s", desc="training", mininterval=10)
+    running: dict[str, float] = {}
+
+    def save():
+        tmp = ckpt_path.with_suffix(".tmp")
+        torch.save(
+            {
+                "config": cfg.to_dict(),
+                "options": vars(opts),
+                "model": net.state_dict(),
+                "optim": optim.state_dict(),
+                "step": step,
+                "elapsed_s": time.time() - start,
+            },
+            tmp,
+        )
+        tmp.replace(ckpt_path)
+
+    net.train()
+    for batch in loader:
+        now = time.time() - start
+        if now >= budget or step >= opts.max_steps:
+            break
+        frac = now / budget
+        for group in optim.param_groups:  # warm-up then cosine decay over the time budget
+            group["lr"] = opts.lr * min(1.0, (step + 1) / 300) * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * frac)))
+        out = net(batch["audio"])
+        loss = batch["audio"].new_zeros(())
+        parts = {}
+        if use_sup:
+            sup, parts = supervised_loss(out, batch, cfg.lookahead_frames)
+            loss = loss + opts.supervised_weight * sup
+        if use_unsup:
+            templates = draw_templates(rng, kits, cfg.sample_rate)
+            acts = (
+                _softmax_activations(out, cfg.time_sparsemax_frames)
+                if opts.activation == "softmax"
+                else synth_activations(out, cfg.time_sparsemax_frames)
+            )
+            rec, _ = reconstruction_loss(spec, batch["audio"], acts, templates, cfg.hop, cfg.lookahead_frames)
+            parts["rec"] = rec.item()
+            loss = loss + opts.unsupervised_weight * rec
+        optim.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), 5.0)
+        optim.step()
+        step += 1
+        parts["loss"] = loss.item()
+        for key, val in parts.items():
+            running[key] = 0.98 * running.get(key, val) + 0.02 * val
+        bar.update(int(time.time() - start) - bar.n)
+        if step % 50 == 0:
+            log.info("step %d  %.1f min  %s", step, now / 60, "  ".join(f"{k}={v:.4f}" for k, v in running.items()))
+        if time.time() - last_ckpt > opts.checkpoint_minutes * 60:
+            save()
+            last_ckpt = time.time()
+    save()
+    (run_dir / "summary.json").write_text(
+        json.dumps({"steps": step, "minutes": (time.time() - start) / 60, "final": running}, indent=1)
+    )
+    log.info("finished: %d steps, %.1f min", step, (time.time() - start) / 60)
+    return ckpt_path
