@@ -484,9 +484,9 @@ mod tests {
         // x of 12.0 is 500, 12.02 is 504
         assert_eq!(hit_test(&notes, &m, &lanes, 501.0, 30.0, 4.0), Some(2));
         assert_eq!(hit_test(&notes, &m, &lanes, 503.5, 30.0, 4.0), Some(3));
-        assert_eq!(hit_test(&notes, &m, &lanes, 300.0, 100.0, 4.0), None);
+        assert_eq!(hit_test(&notes, &m, &lanes, 290.0, 100.0, 4.0), None);
         assert_eq!(hit_test(&notes, &m, &lanes, 302.0, 100.0, 4.0), Some(1));
-        assert_eq!(hit_test(&notes, &m, &lanes, 302.0, 30.0, 4.0), None);
+        assert_eq!(hit_test(&notes, &m, &lanes, 306.0, 30.0, 4.0), None);
         assert_eq!(hit_test(&notes, &m, &lanes, 500.0, 75.0, 4.0), None);
     }
 
