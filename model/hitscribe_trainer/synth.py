@@ -1,0 +1,325 @@
+"""Drum-bus synthesiser for unsupervised training and labelled validation renders.
+
+API:
+  render_clip(rng, kits, seconds, sr=24000, options=None) -> (audio, events)
+      audio: mono float32; events: [(onset_sample, instrument, velocity 0..1)],
+      every rendered hit (distractors included), sorted by onset.
+  render_events(events, kits_per_instrument, n, rng, options) -> audio  (no groove)
+  iter_user_audio(folder, sr, seconds, rng) -> iterator of float32 crops
+  render_validation_set(cache_dir, out_dir, n_clips, seconds, seed)
+
+CLI: python -m hitscribe_trainer.synth prepare-kits|render-validation|render|bench
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from math import gcd
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+from scipy.signal import resample_poly
+
+from . import augment
+from .grooves import generate_groove
+from .kits import SR, Kit, load_kits, prepare_kits
+
+LABEL_MAP = {"kick": "kick", "snare": "snare", "sidestick": "snare",
+             "hihat_closed": "hihat", "hihat_open": "hihat", "hihat_pedal": "hihat"}
+
+# Fallbacks when a kit lacks an instrument (same family keeps the label class).
+FALLBACK = {
+    "sidestick": ("snare",), "hihat_pedal": ("hihat_closed",), "hihat_open": (),
+    "tom_high": ("tom_mid", "tom_low"), "tom_mid": ("tom_high", "tom_low"),
+    "tom_low": ("tom_mid", "tom_high"), "ride_bell": ("ride", "cowbell"),
+    "ride": ("crash",), "china": ("crash", "splash"), "splash": ("crash", "china"),
+    "crash": ("china", "splash", "ride"), "clap": (), "cowbell": ("ride_bell",),
+    "tambourine": (), "other": (),
+}
+CORE = ("kick", "snare", "hihat_closed")
+
+
+@dataclass
+class SynthOptions:
+    augment: bool = True           # master switch for every random effect below
+    mix_kits_p: float = 0.2        # draw each instrument from a random kit
+    vel_gamma: tuple[float, float] = (1.5, 2.0)  # amplitude = velocity ** gamma
+    inst_gain_db: float = 6.0      # +- random per-instrument gain
+    eq_p: float = 0.7
+    comp_p: float = 0.5
+    reverb_p: float = 0.6
+    saturate_p: float = 0.1
+    noise_p: float = 0.8
+    lowpass_p: float = 0.08
+    highpass_p: float = 0.1
+    gain_db: tuple[float, float] = (-30.0, 3.0)
+    choke: bool = True
+
+
+def _nearest_layer(layers: list[tuple[float, np.ndarray]], vel: float,
+                   rng: np.random.Generator | None) -> np.ndarray:
+    vs = np.fromiter((v for v, _ in layers), float, len(layers))
+    d = np.abs(vs - vel)
+    cand = np.flatnonzero(d <= d.min() + 0.02)
+    i = int(cand[0] if rng is None or len(cand) == 1 else rng.choice(cand))
+    return layers[i][1]
+
+
+def _resolve(inst: str, kit: Kit) -> str | None:
+    if inst in kit.samples:
+        return inst
+    for alt in FALLBACK.get(inst, ()):
+        if alt in kit.samples:
+            return alt
+    return None
+
+
+def assign_kits(rng: np.random.Generator, kits: list[Kit], options: SynthOptions
+                ) -> dict[str, Kit]:
+    """Instrument -> kit for one clip: usually one kit, sometimes mixed."""
+    full = [k for k in kits if all(c in k.samples for c in CORE)] or kits
+    main = full[int(rng.integers(len(full)))]
+    out: dict[str, Kit] = {}
+    mixed = options.augment and rng.random() < options.mix_kits_p
+    from .kits import INSTRUMENTS
+    for inst in INSTRUMENTS:
+        if not mixed and _resolve(inst, main) is not None:
+            out[inst] = main
+            continue
+        have = [k for k in kits if inst in k.samples]
+        if mixed and have:
+            out[inst] = have[int(rng.integers(len(have)))]
+        elif _resolve(inst, main) is not None:
+            out[inst] = main
+        elif have:
+            out[inst] = have[int(rng.integers(len(have)))]
+    return out
+
+
+def render_events(events: list[tuple[int, str, float]], kit_for: dict[str, Kit], n: int,
+                  rng: np.random.Generator | None = None,
+                  options: SynthOptions | None = None
+                  ) -> tuple[np.ndarray, list[tuple[int, str, float]]]:
+    """Place one-shots at the given samples. Returns audio and the events actually
+    rendered (instrument after kit fallback; events without a sample are dropped)."""
+    options = options or SynthOptions()
+    aug = options.augment and rng is not None
+    gamma = float(rng.uniform(*options.vel_gamma)) if aug else 1.0
+    gains: dict[str, float] = {}
+    out = np.zeros(n, dtype=np.float32)
+    rendered: list[tuple[int, str, float]] = []
+    # resolve and sort
+    todo = []
+    for s, inst, vel in events:
+        kit = kit_for.get(inst)
+        if kit is None:
+            continue
+        real = _resolve(inst, kit)
+        if real is None or not 0 <= s < n:
+            continue
+        todo.append((int(s), real, float(vel), kit))
+    todo.sort(key=lambda e: e[0])
+    hat_closers = [e[0] for e in todo if e[1] in ("hihat_closed", "hihat_pedal")]
+    for s, inst, vel, kit in todo:
+        x = _nearest_layer(kit.samples[inst], vel, rng if aug else None)
+        if inst == "hihat_open" and options.choke and hat_closers:
+            j = np.searchsorted(hat_closers, s, side="right")
+            if j < len(hat_closers):
+                stop = hat_closers[j] - s
+                if stop < len(x):
+                    x = x[: stop + 240].copy()
+                    k = min(240, len(x))
+                    x[-k:] *= np.linspace(1.0, 0.0, k, dtype=np.float32)
+        amp = vel ** gamma if aug else vel
+        if aug:
+            if inst not in gains:
+                gains[inst] = 10 ** (rng.uniform(-options.inst_gain_db,
+                                                 options.inst_gain_db / 2) / 20)
+            amp *= gains[inst]
+        m = min(len(x), n - s)
+        out[s:s + m] += amp * x[:m]
+        rendered.append((s, inst, vel))
+    return out, rendered
+
+
+def mix_bus(x: np.ndarray, rng: np.random.Generator, sr: int, options: SynthOptions
+            ) -> np.ndarray:
+    if not options.augment:
+        return x
+    if rng.random() < options.eq_p:
+        x = augment.random_eq(x, rng, sr)
+    if rng.random() < options.comp_p:
+        x = augment.compress(x, rng, sr)
+    if rng.random() < options.reverb_p:
+        x = augment.reverb(x, rng, sr)
+    if rng.random() < options.saturate_p:
+        x = augment.saturate(x, rng)
+    if rng.random() < options.lowpass_p:
+        x = augment.lowpass(x, rng, sr)
+    if rng.random() < options.highpass_p:
+        x = augment.highpass(x, rng, sr)
+    if rng.random() < options.noise_p:
+        x = augment.add_noise(x, rng, sr)
+    x = augment.random_gain(x, rng, *options.gain_db)
+    return x
+
+
+def render_clip(rng: np.random.Generator, kits: list[Kit], seconds: float, sr: int = SR,
+                options: SynthOptions | None = None, style: str | None = None
+                ) -> tuple[np.ndarray, list[tuple[int, str, float]]]:
+    """Render a random groove. Returns (mono float32 audio, [(onset, instrument, vel)])."""
+    if sr != SR:
+        raise ValueError(f"kits are prepared at {SR} Hz")
+    options = options or SynthOptions()
+    n = int(round(seconds * sr))
+    groove, _ = generate_groove(rng, seconds, style=style)
+    kit_for = assign_kits(rng, kits, options)
+    ev = [(int(round(t * sr)), inst, v) for t, inst, v in groove]
+    audio, rendered = render_events(ev, kit_for, n, rng, options)
+    audio = mix_bus(audio, rng, sr, options)
+    if not np.all(np.isfinite(audio)):
+        audio = np.nan_to_num(audio, nan=0.0, posinf=0.0, neginf=0.0)
+    return audio.astype(np.float32), rendered
+
+
+# --------------------------------------------------------------------------- user audio
+
+AUDIO_EXT = (".wav", ".flac", ".ogg", ".mp3", ".aif", ".aiff")
+
+
+def iter_user_audio(folder: Path, sr: int, seconds: float, rng: np.random.Generator,
+                    min_rms: float = 1e-4) -> Iterator[np.ndarray]:
+    """Endless random crops (mono float32 at ``sr``) of audio files under ``folder``."""
+    files = sorted(p for p in Path(folder).rglob("*") if p.suffix.lower() in AUDIO_EXT)
+    infos = []
+    for p in files:
+        try:
+            i = sf.info(str(p))
+        except (RuntimeError, sf.LibsndfileError):
+            continue
+        if i.frames > 0:
+            infos.append((p, i.samplerate, i.frames))
+    if not infos:
+        raise ValueError(f"no readable audio files under {folder}")
+    weights = np.array([f / r for _, r, f in infos], float)
+    weights /= weights.sum()
+    n_out = int(round(seconds * sr))
+    while True:
+        p, fsr, frames = infos[int(rng.choice(len(infos), p=weights))]
+        need = int(np.ceil(seconds * fsr))
+        start = int(rng.integers(0, max(1, frames - need)))
+        try:
+            x, _ = sf.read(str(p), start=start, frames=need, dtype="float32", always_2d=True)
+        except (RuntimeError, sf.LibsndfileError):
+            continue
+        x = x.mean(axis=1)
+        if fsr != sr:
+            g = gcd(int(fsr), int(sr))
+            x = resample_poly(x, sr // g, int(fsr) // g).astype(np.float32)
+        x = x[:n_out]
+        if len(x) < n_out:
+            x = np.pad(x, (0, n_out - len(x)))
+        if float(np.sqrt(np.mean(x ** 2))) < min_rms:
+            continue
+        yield x.astype(np.float32)
+
+
+# --------------------------------------------------------------------------- validation
+
+def to_labels(events: list[tuple[int, str, float]], sr: int) -> list[tuple[float, str, int]]:
+    out = []
+    for s, inst, v in events:
+        lab = LABEL_MAP.get(inst)
+        if lab is not None:
+            out.append((s / sr, lab, int(np.clip(round(v * 127), 1, 127))))
+    return out
+
+
+def render_validation_set(cache_dir: Path, out_dir: Path, n_clips: int = 200,
+                          seconds: float = 10.0, seed: int = 1234,
+                          options: SynthOptions | None = None) -> list[Path]:
+    """Render clips with validation kits only: clip_XXX.wav + clip_XXX.tsv
+    (``time_seconds<TAB>label<TAB>velocity``, labels kick/snare/hihat, velocity 1..127)."""
+    kits = load_kits(cache_dir, "validation")
+    if not kits:
+        raise ValueError("no validation kits; run prepare-kits first")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    paths = []
+    for i in range(n_clips):
+        audio, ev = render_clip(rng, kits, seconds, SR, options)
+        wav = out_dir / f"clip_{i:03d}.wav"
+        sf.write(str(wav), audio, SR, subtype="FLOAT")
+        with open(out_dir / f"clip_{i:03d}.tsv", "w") as f:
+            for t, lab, v in to_labels(ev, SR):
+                f.write(f"{t:.6f}\t{lab}\t{v}\n")
+        paths.append(wav)
+    (out_dir / "info.json").write_text(json.dumps(
+        {"kits": [k.name for k in kits], "n_clips": n_clips, "seconds": seconds,
+         "seed": seed, "sr": SR, "labels": ["kick", "snare", "hihat"]}, indent=1))
+    return paths
+
+
+# --------------------------------------------------------------------------- CLI
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m hitscribe_trainer.synth")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    a = sub.add_parser("prepare-kits", help="extract one-shots into CACHE/kits")
+    a.add_argument("--cache", type=Path, default=Path("model/cache"))
+    a = sub.add_parser("render-validation", help="labelled clips from validation kits")
+    a.add_argument("--cache", type=Path, default=Path("model/cache"))
+    a.add_argument("--out", type=Path, default=None)
+    a.add_argument("--n-clips", type=int, default=200)
+    a.add_argument("--seconds", type=float, default=10.0)
+    a.add_argument("--seed", type=int, default=1234)
+    a = sub.add_parser("render", help="render unlabeled training clips (preview)")
+    a.add_argument("--cache", type=Path, default=Path("model/cache"))
+    a.add_argument("--out", type=Path, required=True)
+    a.add_argument("--n-clips", type=int, default=10)
+    a.add_argument("--seconds", type=float, default=3.0)
+    a.add_argument("--seed", type=int, default=0)
+    a.add_argument("--split", default="train")
+    a = sub.add_parser("bench", help="time render_clip")
+    a.add_argument("--cache", type=Path, default=Path("model/cache"))
+    a.add_argument("--n", type=int, default=200)
+    a.add_argument("--seconds", type=float, default=3.0)
+    args = ap.parse_args(argv)
+    if args.cmd == "prepare-kits":
+        m = prepare_kits(args.cache)
+        print(f"manifest: {m}")
+    elif args.cmd == "render-validation":
+        out = args.out or args.cache / "validation"
+        paths = render_validation_set(args.cache, out, args.n_clips, args.seconds, args.seed)
+        print(f"{len(paths)} clips in {out}")
+    elif args.cmd == "render":
+        kits = load_kits(args.cache, args.split)
+        rng = np.random.default_rng(args.seed)
+        args.out.mkdir(parents=True, exist_ok=True)
+        for i in range(args.n_clips):
+            audio, _ = render_clip(rng, kits, args.seconds)
+            sf.write(str(args.out / f"train_{i:03d}.wav"), audio, SR, subtype="FLOAT")
+        print(f"{args.n_clips} clips in {args.out}")
+    elif args.cmd == "bench":
+        kits = load_kits(args.cache, "train")
+        rng = np.random.default_rng(0)
+        render_clip(rng, kits, args.seconds)
+        t0 = time.process_time()
+        n_ev = 0
+        for _ in range(args.n):
+            _, ev = render_clip(rng, kits, args.seconds)
+            n_ev += len(ev)
+        dt = (time.process_time() - t0) / args.n
+        print(f"{dt * 1000:.1f} ms CPU per {args.seconds:g} s clip, "
+              f"{n_ev / args.n:.1f} events/clip, {len(kits)} train kits")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
