@@ -1,0 +1,406 @@
+//! The streaming pipeline: sanitize -> resample -> hop framing -> detector -> peak picking ->
+//! velocity -> notes stamped at their position in the INPUT stream.
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+
+use crate::contract::ModelContract;
+use crate::device::DeviceRequest;
+use crate::error::EngineError;
+use crate::model::{locate_model, FrameDetector, FrameOutput, OnnxModel};
+use crate::notes::{ActivationFrame, DrumNote, MAX_CLASSES};
+use crate::peaks::PeakPicker;
+use crate::resample::{check_rate, StreamResampler};
+use crate::runtime;
+use crate::velocity::{calibrate, to_midi, ClassSettings};
+
+/// How many activation frames are kept for [`Transcriber::drain_activations`].
+pub const ACTIVATION_CAPACITY: usize = 8192;
+
+/// What to build a [`Transcriber`] from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EngineConfig {
+    /// Model file; `None` searches the default places (see [`crate::model::locate_model`]).
+    pub model_path: Option<PathBuf>,
+    /// ONNX Runtime library; `None` searches (see [`crate::runtime::locate`]).
+    pub runtime_path: Option<PathBuf>,
+    /// Execution provider request.
+    pub device: DeviceRequest,
+    /// Host sample rate, 22050..=192000.
+    pub input_sample_rate: f64,
+    /// Per-class settings; empty = contract defaults.
+    pub classes: Vec<ClassSettings>,
+}
+
+impl EngineConfig {
+    /// Defaults for everything but the input rate.
+    pub fn new(input_sample_rate: f64) -> Self {
+        Self {
+            model_path: None,
+            runtime_path: None,
+            device: DeviceRequest::Auto,
+            input_sample_rate,
+            classes: Vec::new(),
+        }
+    }
+}
+
+/// What the engine runs on, for status displays.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EngineStatus {
+    /// Contract model name.
+    pub model_name: String,
+    /// Model file (empty for the baseline).
+    pub model_path: PathBuf,
+    /// Execution provider in use: `CPU`, `CUDA`, or `baseline`.
+    pub provider: String,
+    /// Why CUDA is not in use although it was asked for.
+    pub provider_reason: Option<String>,
+    /// ONNX Runtime version (empty for the baseline).
+    pub ort_version: String,
+    /// ONNX Runtime library file (empty for the baseline).
+    pub runtime_path: PathBuf,
+    /// Total latency in input samples.
+    pub latency_samples: u32,
+    /// Total latency in milliseconds.
+    pub latency_ms: f64,
+    /// Last inference error, if any (the stream continues with silence for that frame).
+    pub last_error: Option<String>,
+}
+
+/// Everything behind the resampler (split out so the resampler's sink can borrow it).
+struct Core {
+    detector: Box<dyn FrameDetector>,
+    contract: ModelContract,
+    hop: usize,
+    hop_buf: Vec<f32>,
+    step_index: i64,
+    settings: Vec<ClassSettings>,
+    pickers: Vec<PeakPicker>,
+    sensitivity: f32,
+    out: FrameOutput,
+    activations: VecDeque<ActivationFrame>,
+    frame_notes: Vec<DrumNote>,
+    /// Input samples per model sample.
+    in_per_model: f64,
+    delay_model: f64,
+    last_error: Option<String>,
+}
+
+impl Core {
+    fn push_model_audio(&mut self, mut x: &[f32], notes: &mut Vec<DrumNote>) {
+        while !x.is_empty() {
+            let take = (self.hop - self.hop_buf.len()).min(x.len());
+            self.hop_buf.extend_from_slice(&x[..take]);
+            x = &x[take..];
+            if self.hop_buf.len() == self.hop {
+                self.step(notes);
+                self.hop_buf.clear();
+            }
+        }
+    }
+
+    fn to_input_sample(&self, model_pos: f64) -> u64 {
+        ((model_pos - self.delay_model) * self.in_per_model)
+            .round()
+            .max(0.0) as u64
+    }
+
+    fn step(&mut self, notes: &mut Vec<DrumNote>) {
+        if let Err(e) = self.detector.step(&self.hop_buf, &mut self.out) {
+            self.last_error = Some(e.to_string());
+            self.out = FrameOutput::default();
+        }
+        let frame = self.step_index - self.contract.lookahead_frames as i64;
+        self.step_index += 1;
+        if frame < 0 {
+            return;
+        }
+        let n = self.contract.n_classes();
+        let hop = self.hop as f64;
+        let frame_start = frame as f64 * hop;
+        let mut act = ActivationFrame {
+            sample: self.to_input_sample(frame_start),
+            onset: [0.0; MAX_CLASSES],
+        };
+        let frames_per_ms = self.contract.sample_rate as f64 / hop / 1000.0;
+        let scale = 2f32.powf((0.5 - self.sensitivity) * 2.0);
+        self.frame_notes.clear();
+        for c in 0..n {
+            let onset = sanitize_prob(self.out.onset[c]);
+            act.onset[c] = onset;
+            let s = &self.settings[c];
+            let thr = (s.threshold * scale).clamp(0.01, 0.99);
+            let retrigger = s.retrigger_ms as f64 * frames_per_ms;
+            if self.pickers[c].push(frame, onset, thr, retrigger) && s.enabled {
+                let offset = sanitize_prob(self.out.offset[c]) as f64;
+                let v = calibrate(
+                    self.out.velocity[c],
+                    &self.contract.velocity_calibration,
+                );
+                self.frame_notes.push(DrumNote {
+                    sample: self.to_input_sample(frame_start + offset * hop),
+                    class: c,
+                    velocity: to_midi(v, s),
+                    strength: onset,
+                });
+            }
+        }
+        self.frame_notes.sort_by_key(|n| (n.sample, n.class));
+        notes.extend_from_slice(&self.frame_notes);
+        if self.activations.len() == ACTIVATION_CAPACITY {
+            self.activations.pop_front();
+        }
+        self.activations.push_back(act);
+    }
+
+    fn reset(&mut self) {
+        self.detector.reset();
+        self.hop_buf.clear();
+        self.step_index = 0;
+        for p in &mut self.pickers {
+            p.reset();
+        }
+        self.activations.clear();
+        self.out = FrameOutput::default();
+    }
+}
+
+fn sanitize_prob(x: f32) -> f32 {
+    if x.is_finite() {
+        x.clamp(0.0, 1.0)
+    } else {
+        0.0
+    }
+}
+
+/// Replaces NaN/inf with silence, flushes denormals, clamps absurd levels.
+pub fn sanitize(input: &[f32], out: &mut Vec<f32>) {
+    out.clear();
+    out.extend(input.iter().map(|&x| {
+        if !x.is_finite() || x.abs() < 1e-20 {
+            0.0
+        } else {
+            x.clamp(-16.0, 16.0)
+        }
+    }));
+}
+
+/// Averages interleaved channels into mono (`out` is cleared first).
+pub fn downmix_interleaved(interleaved: &[f32], channels: usize, out: &mut Vec<f32>) {
+    out.clear();
+    let ch = channels.max(1);
+    let scale = 1.0 / ch as f32;
+    out.extend(
+        interleaved
+            .chunks_exact(ch)
+            .map(|f| f.iter().sum::<f32>() * scale),
+    );
+}
+
+/// The streaming drum transcriber shared by the plugin, the CLI and the tests.
+pub struct Transcriber {
+    core: Core,
+    resampler: StreamResampler,
+    scratch: Vec<f32>,
+    samples_fed: u64,
+    latency: u32,
+    in_rate: u32,
+    status: EngineStatus,
+}
+
+impl Transcriber {
+    /// Loads ONNX Runtime and the model, validates the contract, builds the pipeline.
+    pub fn new(cfg: EngineConfig) -> Result<Self, EngineError> {
+        let in_rate = check_rate(cfg.input_sample_rate)?;
+        let rt = runtime::ensure_loaded(cfg.runtime_path.as_deref())?;
+        let model_path = locate_model(cfg.model_path.as_deref())?;
+        let (model, contract) = OnnxModel::load(rt, &model_path, cfg.device)?;
+        let status = EngineStatus {
+            model_name: contract.model_name.clone(),
+            model_path,
+            provider: model.provider.clone(),
+            provider_reason: model.provider_reason.clone(),
+            ort_version: rt.version.clone(),
+            runtime_path: rt.path.clone(),
+            latency_samples: 0,
+            latency_ms: 0.0,
+            last_error: None,
+        };
+        Self::with_detector(Box::new(model), contract, in_rate, cfg.classes, status)
+    }
+
+    /// The classical band-split spectral-flux baseline behind the same pipeline (no ONNX Runtime).
+    pub fn baseline(input_sample_rate: f64, classes: Vec<ClassSettings>) -> Result<Self, EngineError> {
+        let in_rate = check_rate(input_sample_rate)?;
+        let contract = crate::baseline::contract();
+        let det = crate::baseline::BandFluxDetector::new(&contract);
+        let status = EngineStatus {
+            model_name: contract.model_name.clone(),
+            model_path: PathBuf::new(),
+            provider: "baseline".into(),
+            provider_reason: None,
+            ort_version: String::new(),
+            runtime_path: PathBuf::new(),
+            latency_samples: 0,
+            latency_ms: 0.0,
+            last_error: None,
+        };
+        Self::with_detector(Box::new(det), contract, in_rate, classes, status)
+    }
+
+    /// Builds the pipeline around any [`FrameDetector`] following `contract`.
+    pub fn with_detector(
+        detector: Box<dyn FrameDetector>,
+        contract: ModelContract,
+        in_rate: u32,
+        classes: Vec<ClassSettings>,
+        mut status: EngineStatus,
+    ) -> Result<Self, EngineError> {
+        contract.validate().map_err(|reason| EngineError::InvalidContract {
+            path: status.model_path.clone(),
+            reason,
+        })?;
+        let n = contract.n_classes();
+        let settings = if classes.is_empty() {
+            (0..n)
+                .map(|c| ClassSettings {
+                    threshold: contract.default_thresholds[c],
+                    retrigger_ms: contract.default_retrigger_ms[c],
+                    ..ClassSettings::default()
+                })
+                .collect()
+        } else if classes.len() == n {
+            for s in &classes {
+                s.validate().map_err(EngineError::InvalidSettings)?;
+            }
+            classes
+        } else {
+            return Err(EngineError::InvalidSettings(format!(
+                "{} class settings given, the model has {n} classes",
+                classes.len()
+            )));
+        };
+        let model_rate = contract.sample_rate;
+        let resampler = StreamResampler::new(in_rate, model_rate)?;
+        let in_per_model = in_rate as f64 / model_rate as f64;
+        let delay_model = resampler.delay_out() as f64;
+        let algorithmic = contract.latency_samples as f64 + delay_model;
+        let latency = (algorithmic * in_per_model).ceil() as u32 + resampler.chunk_in() as u32;
+        status.latency_samples = latency;
+        status.latency_ms = latency as f64 * 1000.0 / in_rate as f64;
+        let hop = contract.hop_samples as usize;
+        Ok(Self {
+            core: Core {
+                detector,
+                hop,
+                hop_buf: Vec::with_capacity(hop),
+                step_index: 0,
+                pickers: vec![PeakPicker::new(1); n],
+                settings,
+                sensitivity: 0.5,
+                out: FrameOutput::default(),
+                activations: VecDeque::with_capacity(ACTIVATION_CAPACITY),
+                frame_notes: Vec::with_capacity(MAX_CLASSES),
+                in_per_model,
+                delay_model,
+                contract,
+                last_error: None,
+            },
+            resampler,
+            scratch: Vec::new(),
+            samples_fed: 0,
+            latency,
+            in_rate,
+            status,
+        })
+    }
+
+    /// Total latency in input samples: a note stamped at input sample `s` is returned by the
+    /// `process` call that feeds input sample `s + latency_samples()` (or earlier).
+    pub fn latency_samples(&self) -> u32 {
+        self.latency
+    }
+
+    /// Feeds mono audio at the input rate; appends finished notes in time order.
+    pub fn process(&mut self, mono: &[f32], notes: &mut Vec<DrumNote>) {
+        sanitize(mono, &mut self.scratch);
+        let core = &mut self.core;
+        self.resampler
+            .push(&self.scratch, &mut |x| core.push_model_audio(x, notes));
+        self.samples_fed += mono.len() as u64;
+        if let Some(e) = self.core.last_error.take() {
+            self.status.last_error = Some(e);
+        }
+    }
+
+    /// End of a file: pushes silence through until every note of the audio fed so far is out.
+    /// Notes are only reported for positions inside the fed audio. Call [`Self::reset`] before
+    /// reusing the transcriber.
+    pub fn finish(&mut self, notes: &mut Vec<DrumNote>) {
+        let end = self.samples_fed;
+        let pad = self.latency as usize
+            + self.resampler.chunk_in()
+            + (self.core.hop as f64 * self.core.in_per_model).ceil() as usize;
+        let zeros = vec![0f32; pad];
+        let start = notes.len();
+        self.process(&zeros, notes);
+        let cut = notes[start..]
+            .iter()
+            .position(|n| n.sample >= end)
+            .map_or(notes.len(), |p| start + p);
+        notes.truncate(cut);
+        self.samples_fed = end;
+    }
+
+    /// Starts a new stream at sample 0 (clears model state, resampler and pickers).
+    pub fn reset(&mut self) {
+        self.core.reset();
+        self.resampler.reset();
+        self.samples_fed = 0;
+    }
+
+    /// Replaces the settings of class `idx` (ignored when out of range or invalid).
+    pub fn set_class_settings(&mut self, idx: usize, s: ClassSettings) {
+        if idx < self.core.settings.len() && s.validate().is_ok() {
+            self.core.settings[idx] = s;
+        }
+    }
+
+    /// Current settings of class `idx`.
+    pub fn class_settings(&self, idx: usize) -> &ClassSettings {
+        &self.core.settings[idx]
+    }
+
+    /// Global sensitivity 0..1 (0.5 neutral): thresholds are scaled by `2^((0.5 - s) * 2)`.
+    pub fn set_sensitivity(&mut self, s: f32) {
+        if s.is_finite() {
+            self.core.sensitivity = s.clamp(0.0, 1.0);
+        }
+    }
+
+    /// Model, provider and latency information.
+    pub fn status(&self) -> &EngineStatus {
+        &self.status
+    }
+
+    /// The model contract.
+    pub fn contract(&self) -> &ModelContract {
+        &self.core.contract
+    }
+
+    /// Host sample rate.
+    pub fn input_sample_rate(&self) -> f64 {
+        self.in_rate as f64
+    }
+
+    /// Input samples fed since `new`/`reset`.
+    pub fn samples_fed(&self) -> u64 {
+        self.samples_fed
+    }
+
+    /// Moves the activation frames produced since the last call into `out` (appending).
+    pub fn drain_activations(&mut self, out: &mut Vec<ActivationFrame>) {
+        out.extend(self.core.activations.drain(..));
+    }
+}
