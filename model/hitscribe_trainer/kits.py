@@ -310,11 +310,12 @@ def write_note_midi(path: Path, notes: list[tuple[int, int]], channel: int, prog
     ev += _vlq(0) + bytes([0xB0 | channel, 0, bank >> 7 if bank > 127 else 0])
     ev += _vlq(0) + bytes([0xB0 | channel, 32, bank & 0x7F if bank <= 127 else 0])
     ev += _vlq(0) + bytes([0xC0 | channel, program])
-    first = True
-    for note, vel in notes:
-        ev += _vlq(ticks if not first else ticks // 4) + bytes([0x90 | channel, note, vel])
-        ev += _vlq(ticks // 2) + bytes([0x80 | channel, note, 0])
-        first = False
+    gap = ticks // 10
+    for i, (note, vel) in enumerate(notes):
+        ev += _vlq(ticks // 4 if i == 0 else gap) + bytes([0x90 | channel, note, vel])
+        # note off, then "all sound off" so no tail leaks into the next note's slice
+        ev += _vlq(ticks - gap) + bytes([0x80 | channel, note, 0])
+        ev += _vlq(0) + bytes([0xB0 | channel, 120, 0])
     ev += _vlq(ticks) + b"\xff\x2f\x00"
     data = b"MThd" + struct.pack(">IHHH", 6, 0, 1, ppq)
     data += b"MTrk" + struct.pack(">I", len(ev)) + bytes(ev)
@@ -342,7 +343,7 @@ def render_soundfont(sf2: Path, kit: str, note_map: dict[int, str], channel: int
     first = spacing / 4
     for i, (note, vel) in enumerate(notes):
         t0 = int((first + i * spacing - 0.005) * sr)
-        seg = audio[max(0, t0): t0 + int((spacing - 0.1) * sr)]
+        seg = audio[max(0, t0): t0 + int((spacing - 0.25) * sr)]
         if seg.size == 0 or np.max(np.abs(seg)) < 1e-3:
             continue
         y = to_oneshot(seg, sr)
@@ -385,13 +386,13 @@ def read_gus_patch(path: Path) -> tuple[np.ndarray, int] | None:
     return x, int(rate)
 
 
-def extract_freepats(out_root: Path) -> list[dict]:
-    if not FREEPATS_DIR.is_dir():
+def extract_freepats(out_root: Path, src_dir: Path = FREEPATS_DIR) -> list[dict]:
+    if not src_dir.is_dir():
         return []
     licence = package_licence("freepats")
     entries = []
     counters: dict[str, int] = {}
-    for pat in sorted(FREEPATS_DIR.glob("*.pat")):
+    for pat in sorted(src_dir.glob("*.pat")):
         m = re.match(r"(\d+)_", pat.name)
         if not m or int(m.group(1)) not in GM_NOTE_MAP:
             continue
@@ -417,8 +418,12 @@ def extract_freepats(out_root: Path) -> list[dict]:
 
 # --------------------------------------------------------------------------- prepare
 
-def prepare_kits(cache_dir: Path, verbose: bool = True) -> Path:
-    """Extract all available one-shots; returns the manifest path."""
+def prepare_kits(cache_dir: Path, verbose: bool = True, hydrogen_dir: Path = HYDROGEN_DIR,
+                 sf2_dir: Path | None = SF2_DIR, freepats_dir: Path | None = FREEPATS_DIR
+                 ) -> Path:
+    """Extract all available one-shots; returns the manifest path.
+
+    The source directories can be overridden (tests); ``None`` skips a source."""
     cache_dir = Path(cache_dir)
     out_root = cache_dir / "kits"
     if out_root.exists():
@@ -430,13 +435,16 @@ def prepare_kits(cache_dir: Path, verbose: bool = True) -> Path:
         if verbose:
             print(msg, flush=True)
 
-    if HYDROGEN_DIR.is_dir():
-        for kd in sorted(p for p in HYDROGEN_DIR.iterdir() if (p / "drumkit.xml").exists()):
+    if hydrogen_dir is not None and Path(hydrogen_dir).is_dir():
+        for kd in sorted(p for p in Path(hydrogen_dir).iterdir()
+                         if (p / "drumkit.xml").exists()):
             e = extract_hydrogen(kd, out_root)
             log(f"hydrogen {kd.name}: {len(e)} one-shots")
             entries += e
     for name in ("Black_Pearl_4_LV2", "Red_Zeppelin_4_LV2"):
-        sf2 = SF2_DIR / f"{name}.sf2"
+        if sf2_dir is None:
+            break
+        sf2 = Path(sf2_dir) / f"{name}.sf2"
         if not sf2.exists():
             sf2 = Path("/usr/lib/lv2/avldrums.lv2") / f"{name}.sf2"
         if sf2.exists():
@@ -449,8 +457,8 @@ def prepare_kits(cache_dir: Path, verbose: bool = True) -> Path:
             e = render_soundfont(sf2, kit, AVL_NOTE_MAP, 0, 0, 0, out_root, pkg, lic)
             log(f"avldrums {kit}: {len(e)} one-shots")
             entries += e
-    fluid = SF2_DIR / "FluidR3_GM.sf2"
-    if fluid.exists():
+    fluid = Path(sf2_dir) / "FluidR3_GM.sf2" if sf2_dir is not None else None
+    if fluid is not None and fluid.exists():
         pkg = owning_package(fluid)
         lic = "MIT"  # /usr/share/doc/fluid-soundfont-gm/copyright: MIT licence text
         text = Path(f"/usr/share/doc/{pkg}/copyright")
@@ -461,9 +469,10 @@ def prepare_kits(cache_dir: Path, verbose: bool = True) -> Path:
                                  out_root, pkg, lic)
             log(f"fluid {kname}: {len(e)} one-shots")
             entries += e
-    e = extract_freepats(out_root)
-    log(f"freepats: {len(e)} one-shots")
-    entries += e
+    if freepats_dir is not None:
+        e = extract_freepats(out_root, Path(freepats_dir))
+        log(f"freepats: {len(e)} one-shots")
+        entries += e
 
     for e in entries:
         e["split"] = "validation" if e["kit"] in VALIDATION_KITS else "train"

@@ -1,0 +1,221 @@
+"""Tests for kit preparation, grooves and the drum-bus synthesiser (fast, no packages)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from hitscribe_trainer import kits as kits_mod
+from hitscribe_trainer.grooves import STYLES, generate_groove
+from hitscribe_trainer.kits import INSTRUMENTS, SR, Kit, load_kits, map_instrument_name
+from hitscribe_trainer.synth import (
+    SynthOptions,
+    iter_user_audio,
+    render_clip,
+    render_events,
+    render_validation_set,
+)
+
+MODEL_DIR = Path(__file__).resolve().parents[1]
+
+
+def _decay(rng: np.random.Generator, n: int, tau: float, lp: bool = False) -> np.ndarray:
+    x = rng.standard_normal(n) * np.exp(-np.arange(n) / (tau * SR))
+    if lp:
+        x = np.cumsum(x) / 30
+    return (0.9 * x / np.max(np.abs(x))).astype(np.float32)
+
+
+def _fake_kit(name: str = "fake", seed: int = 0) -> Kit:
+    rng = np.random.default_rng(seed)
+    samples = {}
+    for inst in INSTRUMENTS:
+        samples[inst] = [(v, _decay(rng, int(0.3 * SR), 0.05, inst == "kick"))
+                         for v in (0.3, 0.8)]
+    return Kit(name, samples)
+
+
+@pytest.fixture(scope="module")
+def fake_kits() -> list[Kit]:
+    return [_fake_kit("a", 0), _fake_kit("b", 1)]
+
+
+def test_render_clip_events_inside_and_finite(fake_kits):
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        audio, events = render_clip(rng, fake_kits, 3.0)
+        assert audio.dtype == np.float32 and audio.shape == (3 * SR,)
+        assert np.all(np.isfinite(audio))
+        for s, inst, v in events:
+            assert 0 <= s < len(audio)
+            assert inst in INSTRUMENTS
+            assert 0.0 < v <= 1.0
+        assert [e[0] for e in events] == sorted(e[0] for e in events)
+
+
+def test_single_oneshot_reproduced_without_augmentation():
+    rng = np.random.default_rng(3)
+    x = _decay(rng, 2000, 0.01)
+    kit = Kit("k", {"kick": [(0.8, x)]})
+    n = 8000
+    audio, ev = render_events([(1234, "kick", 1.0)], {"kick": kit}, n, rng,
+                              SynthOptions(augment=False))
+    assert ev == [(1234, "kick", 1.0)]
+    np.testing.assert_allclose(audio[1234:1234 + len(x)], x, atol=1e-7)
+    assert np.all(audio[:1234] == 0) and np.all(audio[1234 + len(x):] == 0)
+    # velocity scales linearly with augmentation off; truncation at the clip end
+    audio, _ = render_events([(n - 100, "kick", 0.5)], {"kick": kit}, n, None,
+                             SynthOptions(augment=False))
+    np.testing.assert_allclose(audio[n - 100:], 0.5 * x[:100], atol=1e-7)
+
+
+def test_nearest_velocity_layer_and_choke():
+    soft = np.full(1000, 0.1, np.float32)
+    loud = np.full(1000, 0.9, np.float32)
+    kit = Kit("k", {"snare": [(0.2, soft), (0.9, loud)],
+                    "hihat_open": [(0.8, np.ones(5000, np.float32))],
+                    "hihat_closed": [(0.8, np.zeros(10, np.float32))]})
+    kf = {k: kit for k in kit.samples}
+    opt = SynthOptions(augment=False)
+    a, _ = render_events([(0, "snare", 1.0)], kf, 2000, None, opt)
+    assert a[10] == pytest.approx(0.9)
+    a, _ = render_events([(0, "snare", 0.25)], kf, 2000, None, opt)
+    assert a[10] == pytest.approx(0.025)
+    a, _ = render_events([(0, "hihat_open", 1.0), (1000, "hihat_closed", 1.0)], kf, 6000,
+                         None, opt)
+    assert a[500] == 1.0 and np.all(a[1300:] == 0)
+
+
+def test_deterministic_for_seed(fake_kits):
+    a1, e1 = render_clip(np.random.default_rng(42), fake_kits, 2.0)
+    a2, e2 = render_clip(np.random.default_rng(42), fake_kits, 2.0)
+    assert e1 == e2
+    np.testing.assert_array_equal(a1, a2)
+    a3, _ = render_clip(np.random.default_rng(43), fake_kits, 2.0)
+    assert not np.array_equal(a1, a3)
+
+
+def test_all_styles_produce_events():
+    rng = np.random.default_rng(0)
+    seen = set()
+    for style in STYLES:
+        n = 0
+        for _ in range(5):
+            ev, info = generate_groove(rng, 4.0, style=style)
+            assert info["style"] == style and 60 <= info["bpm"] <= 220
+            assert all(0 <= t < 4.0 and i in INSTRUMENTS for t, i, _ in ev)
+            n += len(ev)
+            seen |= {i for _, i, _ in ev}
+        assert n > 0, style
+    assert {"kick", "snare", "hihat_closed", "hihat_open"} <= seen
+
+
+def test_random_style_mix_covers_styles():
+    rng = np.random.default_rng(1)
+    styles = {generate_groove(rng, 1.0)[1]["style"] for _ in range(400)}
+    assert styles == set(STYLES)
+
+
+def test_render_speed(fake_kits):
+    import time
+
+    rng = np.random.default_rng(0)
+    render_clip(rng, fake_kits, 3.0)
+    t0 = time.process_time()
+    for _ in range(20):
+        render_clip(rng, fake_kits, 3.0)
+    assert (time.process_time() - t0) / 20 < 0.1  # target ~10 ms; loose for CI
+
+
+def test_instrument_name_mapping():
+    cases = {"Kick": "kick", "BassDrum": "kick", "Snare Rock": "snare",
+             "Closed HH": "hihat_closed", "Hi-Hat Pedal (x)": "hihat_pedal",
+             "Hat Open": "hihat_open", "Floor Tom": "tom_low", "Tom Mid": "tom_mid",
+             "Tom 1": "tom_high", "Ride Bell": "ride_bell", "Crash": "crash",
+             "Stick": "sidestick", "Hand Clap": "clap", "Cowbell": "cowbell",
+             "Zap 1": None, "23": None, "Sabian Hat Choke": None}
+    for name, want in cases.items():
+        assert map_instrument_name(name) == want, name
+
+
+def _write_hydrogen_kit(root: Path, name: str, licence: str) -> None:
+    d = root / name
+    d.mkdir(parents=True)
+    rng = np.random.default_rng(len(name))
+    insts = []
+    for i, (iname, fn) in enumerate([("Kick", "k"), ("Snare", "s"), ("Hat Closed", "h"),
+                                     ("Weird FX", "x")]):
+        layers = ""
+        for j, (lo, hi) in enumerate([(0.0, 0.5), (0.5, 1.0)]):
+            x = np.concatenate([np.zeros(300), _decay(rng, 4000, 0.02)])
+            sf.write(str(d / f"{fn}{j}.wav"), np.stack([x, x], 1), 44100)
+            layers += (f"<layer><filename>{fn}{j}.wav</filename><min>{lo}</min>"
+                       f"<max>{hi}</max></layer>")
+        insts.append(f"<instrument><id>{i}</id><name>{iname}</name>"
+                     f"<instrumentComponent>{layers}</instrumentComponent></instrument>")
+    (d / "drumkit.xml").write_text(
+        '<?xml version="1.0"?><drumkit_info xmlns="http://www.hydrogen-music.org/drumkit">'
+        f"<name>{name}</name><license>{licence}</license><instrumentList>"
+        + "".join(insts) + "</instrumentList></drumkit_info>")
+
+
+@pytest.fixture(scope="module")
+def fake_cache(tmp_path_factory) -> Path:
+    tmp = tmp_path_factory.mktemp("kits")
+    src = tmp / "src"
+    _write_hydrogen_kit(src, "TrainKit", "GPL")
+    _write_hydrogen_kit(src, kits_mod.VALIDATION_KITS[0], "CC0")
+    cache = tmp / "cache"
+    kits_mod.prepare_kits(cache, verbose=False, hydrogen_dir=src, sf2_dir=None,
+                          freepats_dir=None)
+    return cache
+
+
+def test_manifest_has_licences_and_split(fake_cache):
+    m = json.loads((fake_cache / "kits" / "manifest.json").read_text())
+    assert len(m) == 2 * 3 * 2  # 2 kits x 3 mapped instruments x 2 layers
+    for e in m:
+        assert set(e) >= {"kit", "instrument", "velocity", "path", "source_package",
+                          "licence", "split"}
+        assert e["licence"] and e["licence"] != "unknown"
+        assert e["instrument"] in INSTRUMENTS and 0 < e["velocity"] <= 1
+        x, sr = sf.read(str(fake_cache / "kits" / e["path"]), dtype="float32")
+        assert sr == SR and x.ndim == 1 and len(x) <= 1.5 * SR
+        assert np.argmax(np.abs(x) > 0.1 * np.abs(x).max()) < 50  # silence trimmed
+    splits = {e["kit"]: e["split"] for e in m}
+    assert splits == {"TrainKit": "train", kits_mod.VALIDATION_KITS[0]: "validation"}
+    assert [k.name for k in load_kits(fake_cache, "train")] == ["TrainKit"]
+    assert {e["velocity"] for e in m} == {0.25, 0.75}
+
+
+def test_validation_render_writes_labels(fake_cache, tmp_path):
+    paths = render_validation_set(fake_cache, tmp_path, n_clips=3, seconds=2.0, seed=5)
+    assert len(paths) == 3
+    for p in paths:
+        x, sr = sf.read(str(p))
+        assert sr == SR and len(x) == 2 * SR
+        rows = [r.split("\t") for r in p.with_suffix(".tsv").read_text().splitlines()]
+        for t, lab, v in rows:
+            assert 0 <= float(t) < 2.0 and lab in ("kick", "snare", "hihat")
+            assert 1 <= int(v) <= 127
+
+
+def test_validation_kits_file_matches_module():
+    f = MODEL_DIR / "VALIDATION_KITS.txt"
+    names = [s.strip() for s in f.read_text().splitlines() if s.strip()]
+    assert tuple(names) == kits_mod.VALIDATION_KITS
+
+
+def test_iter_user_audio(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((44100 * 2, 2)).astype(np.float32) * 0.1
+    sf.write(str(tmp_path / "a.flac"), x, 44100)
+    sf.write(str(tmp_path / "b.wav"), x[:, 0], 48000)
+    it = iter_user_audio(tmp_path, SR, 1.0, rng)
+    for _ in range(4):
+        c = next(it)
+        assert c.dtype == np.float32 and c.shape == (SR,) and np.all(np.isfinite(c))
