@@ -177,11 +177,14 @@ def render_clip(rng: np.random.Generator, kits: list[Kit], seconds: float, sr: i
         raise ValueError(f"kits are prepared at {SR} Hz")
     options = options or SynthOptions()
     n = int(round(seconds * sr))
-    groove, _ = generate_groove(rng, seconds, style=style)
+    # pre-roll: hits up to 0.5 s before the clip ring into it (tails only, no labels)
+    pre = int(round(rng.uniform(0.0, 0.5) * sr)) if options.augment else 0
+    groove, _ = generate_groove(rng, seconds + pre / sr, style=style)
     kit_for = assign_kits(rng, kits, options)
     ev = [(int(round(t * sr)), inst, v) for t, inst, v in groove]
-    audio, rendered = render_events(ev, kit_for, n, rng, options)
-    audio = mix_bus(audio, rng, sr, options)
+    audio, rendered = render_events(ev, kit_for, n + pre, rng, options)
+    audio = mix_bus(audio, rng, sr, options)[pre:]
+    rendered = [(s - pre, inst, v) for s, inst, v in rendered if s >= pre]
     if not np.all(np.isfinite(audio)):
         audio = np.nan_to_num(audio, nan=0.0, posinf=0.0, neginf=0.0)
     return audio.astype(np.float32), rendered
