@@ -35,6 +35,8 @@ def _cmd_train(args) -> None:
         lr=args.lr,
         supervised_weight=args.supervised_weight,
         unsupervised_weight=args.unsupervised_weight,
+        unsupervised_items=args.unsupervised_items,
+        unsupervised_every=args.unsupervised_every,
         activation=args.activation,
         lookahead_frames=args.lookahead,
         user_audio=args.user_audio or "",
@@ -119,6 +121,10 @@ def main(argv: list[str] | None = None) -> None:
     s.add_argument("--lr", type=float, default=1e-3)
     s.add_argument("--supervised-weight", type=float, default=1.0)
     s.add_argument("--unsupervised-weight", type=float, default=1.0)
+    s.add_argument(
+        "--unsupervised-items", type=int, default=0, help="items per batch for the unsupervised term (0 = all)"
+    )
+    s.add_argument("--unsupervised-every", type=int, default=1, help="apply the unsupervised term every N steps")
     s.add_argument("--activation", choices=["sparsemax", "softmax"], default="sparsemax")
     s.add_argument("--lookahead", type=int, default=2, help="look-ahead in 10 ms frames")
     s.add_argument("--user-audio", help="folder of your own drum recordings (unsupervised only)")

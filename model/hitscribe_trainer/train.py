@@ -33,6 +33,8 @@ class TrainOptions:
     lr: float = 1e-3
     supervised_weight: float = 1.0
     unsupervised_weight: float = 1.0
+    unsupervised_items: int = 0  # 0 = whole batch; else the first N items (the term is costly on CPU)
+    unsupervised_every: int = 1  # apply the unsupervised term every N steps
     activation: str = "sparsemax"  # or "softmax" (ablation)
     lookahead_frames: int = 2
     user_audio: str = ""
@@ -134,14 +136,16 @@ def train(opts: TrainOptions, cfg: ModelConfig | None = None) -> Path:
         if use_sup:
             sup, parts = supervised_loss(out, batch, cfg.lookahead_frames)
             loss = loss + opts.supervised_weight * sup
-        if use_unsup:
+        if use_unsup and step % opts.unsupervised_every == 0:
+            n_items = opts.unsupervised_items or batch["audio"].shape[0]
+            sub = {k: v[:n_items] for k, v in out.items()}
             templates = draw_templates(rng, kits, cfg.sample_rate)
             acts = (
-                _softmax_activations(out, cfg.time_sparsemax_frames)
+                _softmax_activations(sub, cfg.time_sparsemax_frames)
                 if opts.activation == "softmax"
-                else synth_activations(out, cfg.time_sparsemax_frames)
+                else synth_activations(sub, cfg.time_sparsemax_frames)
             )
-            rec, _ = reconstruction_loss(spec, batch["audio"], acts, templates, cfg.hop, cfg.lookahead_frames)
+            rec, _ = reconstruction_loss(spec, batch["audio"][:n_items], acts, templates, cfg.hop, cfg.lookahead_frames)
             parts["rec"] = rec.item()
             loss = loss + opts.unsupervised_weight * rec
         optim.zero_grad()
