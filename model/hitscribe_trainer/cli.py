@@ -18,8 +18,8 @@ def _cmd_prepare_kits(args) -> None:
 def _cmd_synth(args) -> None:
     from .synth import render_validation_set
 
-    render_validation_set(Path(args.cache), Path(args.out), args.clips, args.seconds, args.seed)
-    print(f"rendered {args.clips} validation clips into {args.out}")
+    render_validation_set(Path(args.cache), Path(args.out), args.clips, args.seconds, args.seed, split=args.split)
+    print(f"rendered {args.clips} labelled clips from {args.split} kits into {args.out}")
 
 
 def _cmd_train(args) -> None:
@@ -54,7 +54,7 @@ def _outputs_fns(args, net_or_none):
     if args.streaming:
         contract = read_contract(Path(args.onnx))
         return lambda audio: streaming_outputs(Path(args.onnx), audio, contract)
-    return lambda audio: offline_outputs(net_or_none, audio)
+    return lambda audio: offline_outputs(net_or_none, audio, args.source)
 
 
 def _cmd_evaluate(args) -> None:
@@ -110,6 +110,7 @@ def main(argv: list[str] | None = None) -> None:
     s.add_argument("--clips", type=int, default=60)
     s.add_argument("--seconds", type=float, default=10.0)
     s.add_argument("--seed", type=int, default=1234)
+    s.add_argument("--split", choices=["validation", "train"], default="validation", help="train = tuning set")
     s.set_defaults(fn=_cmd_synth)
 
     s = sub.add_parser("train", help="train or resume (time-boxed)")
@@ -147,6 +148,7 @@ def main(argv: list[str] | None = None) -> None:
             s.add_argument("--data", default="model/cache/validation")
             s.add_argument("--tune", help="folder to tune thresholds on (never the test folder)")
             s.add_argument("--streaming", action="store_true", help="run the ONNX model hop by hop")
+            s.add_argument("--source", choices=["onset", "synth"], default="onset", help="what to peak-pick")
             s.add_argument("--onnx", default="assets/models/hitscribe-causal-v1.onnx")
             s.add_argument("--report")
         else:

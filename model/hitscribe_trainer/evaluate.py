@@ -16,7 +16,7 @@ import soundfile as sf
 import torch
 from scipy.signal import resample_poly
 
-from .model import CLASS_NAMES, HitscribeNet
+from .model import CLASS_NAMES, HitscribeNet, synth_activations
 from .peaks import notes_from_outputs
 
 
@@ -40,13 +40,23 @@ def load_audio(path: Path, sr: int) -> np.ndarray:
     return audio
 
 
-def offline_outputs(net: HitscribeNet, audio: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Offline PyTorch pass; pads ``lookahead`` frames of silence so the tail is decided."""
+def offline_outputs(net: HitscribeNet, audio: np.ndarray, source: str = "onset"):
+    """Offline PyTorch pass; pads ``lookahead`` frames of silence so the tail is decided.
+
+    ``source="synth"`` peak-picks the synthesiser activations instead of the onset head (for
+    models trained without the supervised term): kick, snare, closed + open hi-hat, each
+    divided by its maximum over the file as in DrummerNet's evaluation.
+    """
     cfg = net.cfg
     pad = (cfg.lookahead_frames + 1) * cfg.hop + (-len(audio)) % cfg.hop
     x = torch.from_numpy(np.pad(audio, (0, pad)))[None]
     with torch.no_grad():
         out = net(x)
+    if source == "synth":
+        acts = synth_activations(out, cfg.time_sparsemax_frames)[0].numpy()
+        classes = np.stack([acts[:, 0], acts[:, 1], acts[:, 2] + acts[:, 3]], axis=1)
+        classes = classes / np.maximum(classes.max(axis=0, keepdims=True), 1e-6)
+        return classes, classes, np.zeros_like(classes)
     return (
         torch.sigmoid(out["onset_logits"][0]).numpy(),
         out["velocity"][0].numpy(),

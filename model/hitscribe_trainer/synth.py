@@ -29,27 +29,42 @@ from . import augment
 from .grooves import generate_groove
 from .kits import SR, Kit, load_kits, prepare_kits
 
-LABEL_MAP = {"kick": "kick", "snare": "snare", "sidestick": "snare",
-             "hihat_closed": "hihat", "hihat_open": "hihat", "hihat_pedal": "hihat"}
+LABEL_MAP = {
+    "kick": "kick",
+    "snare": "snare",
+    "sidestick": "snare",
+    "hihat_closed": "hihat",
+    "hihat_open": "hihat",
+    "hihat_pedal": "hihat",
+}
 
 # Fallbacks when a kit lacks an instrument (same family keeps the label class).
 FALLBACK = {
-    "sidestick": ("snare",), "hihat_pedal": ("hihat_closed",), "hihat_open": (),
-    "tom_high": ("tom_mid", "tom_low"), "tom_mid": ("tom_high", "tom_low"),
-    "tom_low": ("tom_mid", "tom_high"), "ride_bell": ("ride", "cowbell"),
-    "ride": ("crash",), "china": ("crash", "splash"), "splash": ("crash", "china"),
-    "crash": ("china", "splash", "ride"), "clap": (), "cowbell": ("ride_bell",),
-    "tambourine": (), "other": (),
+    "sidestick": ("snare",),
+    "hihat_pedal": ("hihat_closed",),
+    "hihat_open": (),
+    "tom_high": ("tom_mid", "tom_low"),
+    "tom_mid": ("tom_high", "tom_low"),
+    "tom_low": ("tom_mid", "tom_high"),
+    "ride_bell": ("ride", "cowbell"),
+    "ride": ("crash",),
+    "china": ("crash", "splash"),
+    "splash": ("crash", "china"),
+    "crash": ("china", "splash", "ride"),
+    "clap": (),
+    "cowbell": ("ride_bell",),
+    "tambourine": (),
+    "other": (),
 }
 CORE = ("kick", "snare", "hihat_closed")
 
 
 @dataclass
 class SynthOptions:
-    augment: bool = True           # master switch for every random effect below
-    mix_kits_p: float = 0.2        # draw each instrument from a random kit
+    augment: bool = True  # master switch for every random effect below
+    mix_kits_p: float = 0.2  # draw each instrument from a random kit
     vel_gamma: tuple[float, float] = (1.5, 2.0)  # amplitude = velocity ** gamma
-    inst_gain_db: float = 6.0      # +- random per-instrument gain
+    inst_gain_db: float = 6.0  # +- random per-instrument gain
     eq_p: float = 0.7
     comp_p: float = 0.5
     reverb_p: float = 0.6
@@ -61,8 +76,7 @@ class SynthOptions:
     choke: bool = True
 
 
-def _nearest_layer(layers: list[tuple[float, np.ndarray]], vel: float,
-                   rng: np.random.Generator | None) -> np.ndarray:
+def _nearest_layer(layers: list[tuple[float, np.ndarray]], vel: float, rng: np.random.Generator | None) -> np.ndarray:
     vs = np.fromiter((v for v, _ in layers), float, len(layers))
     d = np.abs(vs - vel)
     cand = np.flatnonzero(d <= d.min() + 0.02)
@@ -79,14 +93,14 @@ def _resolve(inst: str, kit: Kit) -> str | None:
     return None
 
 
-def assign_kits(rng: np.random.Generator, kits: list[Kit], options: SynthOptions
-                ) -> dict[str, Kit]:
+def assign_kits(rng: np.random.Generator, kits: list[Kit], options: SynthOptions) -> dict[str, Kit]:
     """Instrument -> kit for one clip: usually one kit, sometimes mixed."""
     full = [k for k in kits if all(c in k.samples for c in CORE)] or kits
     main = full[int(rng.integers(len(full)))]
     out: dict[str, Kit] = {}
     mixed = options.augment and rng.random() < options.mix_kits_p
     from .kits import INSTRUMENTS
+
     for inst in INSTRUMENTS:
         if not mixed and _resolve(inst, main) is not None:
             out[inst] = main
@@ -101,10 +115,13 @@ def assign_kits(rng: np.random.Generator, kits: list[Kit], options: SynthOptions
     return out
 
 
-def render_events(events: list[tuple[int, str, float]], kit_for: dict[str, Kit], n: int,
-                  rng: np.random.Generator | None = None,
-                  options: SynthOptions | None = None
-                  ) -> tuple[np.ndarray, list[tuple[int, str, float]]]:
+def render_events(
+    events: list[tuple[int, str, float]],
+    kit_for: dict[str, Kit],
+    n: int,
+    rng: np.random.Generator | None = None,
+    options: SynthOptions | None = None,
+) -> tuple[np.ndarray, list[tuple[int, str, float]]]:
     """Place one-shots at the given samples. Returns audio and the events actually
     rendered (instrument after kit fallback; events without a sample are dropped)."""
     options = options or SynthOptions()
@@ -135,20 +152,18 @@ def render_events(events: list[tuple[int, str, float]], kit_for: dict[str, Kit],
                     x = x[: stop + 240].copy()
                     k = min(240, len(x))
                     x[-k:] *= np.linspace(1.0, 0.0, k, dtype=np.float32)
-        amp = vel ** gamma if aug else vel
+        amp = vel**gamma if aug else vel
         if aug:
             if inst not in gains:
-                gains[inst] = 10 ** (rng.uniform(-options.inst_gain_db,
-                                                 options.inst_gain_db / 2) / 20)
+                gains[inst] = 10 ** (rng.uniform(-options.inst_gain_db, options.inst_gain_db / 2) / 20)
             amp *= gains[inst]
         m = min(len(x), n - s)
-        out[s:s + m] += amp * x[:m]
+        out[s : s + m] += amp * x[:m]
         rendered.append((s, inst, vel))
     return out, rendered
 
 
-def mix_bus(x: np.ndarray, rng: np.random.Generator, sr: int, options: SynthOptions
-            ) -> np.ndarray:
+def mix_bus(x: np.ndarray, rng: np.random.Generator, sr: int, options: SynthOptions) -> np.ndarray:
     if not options.augment:
         return x
     if rng.random() < options.eq_p:
@@ -169,9 +184,14 @@ def mix_bus(x: np.ndarray, rng: np.random.Generator, sr: int, options: SynthOpti
     return x
 
 
-def render_clip(rng: np.random.Generator, kits: list[Kit], seconds: float, sr: int = SR,
-                options: SynthOptions | None = None, style: str | None = None
-                ) -> tuple[np.ndarray, list[tuple[int, str, float]]]:
+def render_clip(
+    rng: np.random.Generator,
+    kits: list[Kit],
+    seconds: float,
+    sr: int = SR,
+    options: SynthOptions | None = None,
+    style: str | None = None,
+) -> tuple[np.ndarray, list[tuple[int, str, float]]]:
     """Render a random groove. Returns (mono float32 audio, [(onset, instrument, vel)])."""
     if sr != SR:
         raise ValueError(f"kits are prepared at {SR} Hz")
@@ -195,8 +215,9 @@ def render_clip(rng: np.random.Generator, kits: list[Kit], seconds: float, sr: i
 AUDIO_EXT = (".wav", ".flac", ".ogg", ".mp3", ".aif", ".aiff")
 
 
-def iter_user_audio(folder: Path, sr: int, seconds: float, rng: np.random.Generator,
-                    min_rms: float = 1e-4) -> Iterator[np.ndarray]:
+def iter_user_audio(
+    folder: Path, sr: int, seconds: float, rng: np.random.Generator, min_rms: float = 1e-4
+) -> Iterator[np.ndarray]:
     """Endless random crops (mono float32 at ``sr``) of audio files under ``folder``."""
     files = sorted(p for p in Path(folder).rglob("*") if p.suffix.lower() in AUDIO_EXT)
     infos = []
@@ -227,12 +248,13 @@ def iter_user_audio(folder: Path, sr: int, seconds: float, rng: np.random.Genera
         x = x[:n_out]
         if len(x) < n_out:
             x = np.pad(x, (0, n_out - len(x)))
-        if float(np.sqrt(np.mean(x ** 2))) < min_rms:
+        if float(np.sqrt(np.mean(x**2))) < min_rms:
             continue
         yield x.astype(np.float32)
 
 
 # --------------------------------------------------------------------------- validation
+
 
 def to_labels(events: list[tuple[int, str, float]], sr: int) -> list[tuple[float, str, int]]:
     out = []
@@ -243,12 +265,21 @@ def to_labels(events: list[tuple[int, str, float]], sr: int) -> list[tuple[float
     return out
 
 
-def render_validation_set(cache_dir: Path, out_dir: Path, n_clips: int = 200,
-                          seconds: float = 10.0, seed: int = 1234,
-                          options: SynthOptions | None = None) -> list[Path]:
+def render_validation_set(
+    cache_dir: Path,
+    out_dir: Path,
+    n_clips: int = 200,
+    seconds: float = 10.0,
+    seed: int = 1234,
+    options: SynthOptions | None = None,
+    split: str = "validation",
+) -> list[Path]:
     """Render clips with validation kits only: clip_XXX.wav + clip_XXX.tsv
-    (``time_seconds<TAB>label<TAB>velocity``, labels kick/snare/hihat, velocity 1..127)."""
-    kits = load_kits(cache_dir, "validation")
+    (``time_seconds<TAB>label<TAB>velocity``, labels kick/snare/hihat, velocity 1..127).
+
+    ``split="train"`` renders a threshold-tuning set from training kits instead, so that
+    thresholds are never chosen on the held-out kits they are scored on."""
+    kits = load_kits(cache_dir, split)
     if not kits:
         raise ValueError("no validation kits; run prepare-kits first")
     out_dir = Path(out_dir)
@@ -263,13 +294,25 @@ def render_validation_set(cache_dir: Path, out_dir: Path, n_clips: int = 200,
             for t, lab, v in to_labels(ev, SR):
                 f.write(f"{t:.6f}\t{lab}\t{v}\n")
         paths.append(wav)
-    (out_dir / "info.json").write_text(json.dumps(
-        {"kits": [k.name for k in kits], "n_clips": n_clips, "seconds": seconds,
-         "seed": seed, "sr": SR, "labels": ["kick", "snare", "hihat"]}, indent=1))
+    (out_dir / "info.json").write_text(
+        json.dumps(
+            {
+                "kits": [k.name for k in kits],
+                "split": split,
+                "n_clips": n_clips,
+                "seconds": seconds,
+                "seed": seed,
+                "sr": SR,
+                "labels": ["kick", "snare", "hihat"],
+            },
+            indent=1,
+        )
+    )
     return paths
 
 
 # --------------------------------------------------------------------------- CLI
+
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m hitscribe_trainer.synth")
@@ -319,8 +362,10 @@ def main(argv: list[str] | None = None) -> int:
             _, ev = render_clip(rng, kits, args.seconds)
             n_ev += len(ev)
         dt = (time.process_time() - t0) / args.n
-        print(f"{dt * 1000:.1f} ms CPU per {args.seconds:g} s clip, "
-              f"{n_ev / args.n:.1f} events/clip, {len(kits)} train kits")
+        print(
+            f"{dt * 1000:.1f} ms CPU per {args.seconds:g} s clip, "
+            f"{n_ev / args.n:.1f} events/clip, {len(kits)} train kits"
+        )
     return 0
 
 
