@@ -1,1 +1,417 @@
-fn main(){}
+//! `hitscribe`: drum audio files to MIDI and TSV through the same streaming engine as the plugin.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+use hitscribe_engine::audio_file::decode;
+use hitscribe_engine::midi_file::{self, MidiNote, MidiOptions};
+use hitscribe_engine::{downmix_interleaved, DeviceRequest, DrumNote, EngineConfig, Transcriber};
+
+mod bench;
+
+#[derive(Parser)]
+#[command(name = "hitscribe", version, about = "Drum transcription: audio to MIDI drum notes with velocities")]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(clap::Args, Clone)]
+struct EngineArgs {
+    /// ONNX model (default: HITSCRIBE_MODEL, next to the binary, or assets/models/)
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// ONNX Runtime library (default: HITSCRIBE_ORT_LIB, next to the binary, or runtime/)
+    #[arg(long)]
+    runtime: Option<PathBuf>,
+    /// Execution device
+    #[arg(long, default_value = "auto")]
+    device: DeviceRequest,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Transcribe WAV/FLAC/MP3/OGG files to a Standard MIDI File (and TSV).
+    Transcribe {
+        /// Input audio files
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+        /// Output .mid (a folder when there are several inputs); default: next to each input
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+        /// Also write `time_seconds<TAB>label<TAB>velocity` lines (a folder with several inputs)
+        #[arg(long)]
+        tsv: Option<PathBuf>,
+        /// Per-class onset threshold, e.g. `--threshold kick=0.4` (repeatable)
+        #[arg(long, value_name = "LABEL=VALUE")]
+        threshold: Vec<String>,
+        /// Per-class retrigger time in ms, e.g. `--retrigger hihat=25` (repeatable)
+        #[arg(long, value_name = "LABEL=MS")]
+        retrigger: Vec<String>,
+        /// MIDI note per class, e.g. `--note hihat=44` (repeatable; default GM 36/38/42)
+        #[arg(long, value_name = "LABEL=KEY")]
+        note: Vec<String>,
+        /// MIDI channel 1..=16
+        #[arg(long, default_value_t = 10)]
+        channel: u8,
+        /// Tempo written into the MIDI file
+        #[arg(long, default_value_t = 120.0)]
+        bpm: f64,
+        /// Global sensitivity 0..1 (0.5 = thresholds as given)
+        #[arg(long, default_value_t = 0.5)]
+        sensitivity: f32,
+        /// Samples per block fed to the streaming engine
+        #[arg(long, default_value_t = 1024)]
+        block: usize,
+        /// Use the classical spectral-flux baseline instead of the model
+        #[arg(long)]
+        baseline: bool,
+        /// No progress bar or summary
+        #[arg(short, long)]
+        quiet: bool,
+        #[command(flatten)]
+        engine: EngineArgs,
+    },
+    /// Show the model contract, latency, ONNX Runtime version and execution provider.
+    Info {
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+        /// Host sample rate the latency is computed for (default: the model's rate)
+        #[arg(long)]
+        rate: Option<f64>,
+        #[command(flatten)]
+        engine: EngineArgs,
+    },
+    /// Engine measurements as JSON (used by `cargo xtask bench`).
+    #[command(hide = true)]
+    Bench {
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        engine: EngineArgs,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Cmd::Transcribe {
+            inputs,
+            output,
+            tsv,
+            threshold,
+            retrigger,
+            note,
+            channel,
+            bpm,
+            sensitivity,
+            block,
+            baseline,
+            quiet,
+            engine,
+        } => transcribe(TranscribeArgs {
+            inputs,
+            output,
+            tsv,
+            threshold,
+            retrigger,
+            note,
+            channel,
+            bpm,
+            sensitivity,
+            block,
+            baseline,
+            quiet,
+            engine,
+        }),
+        Cmd::Info { json, rate, engine } => info(json, rate, &engine),
+        Cmd::Bench { json, engine } => bench::run(json, &engine),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("hitscribe: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn engine_config(a: &EngineArgs, rate: f64) -> EngineConfig {
+    EngineConfig {
+        model_path: a.model.clone(),
+        runtime_path: a.runtime.clone(),
+        device: a.device,
+        ..EngineConfig::new(rate)
+    }
+}
+
+struct TranscribeArgs {
+    inputs: Vec<PathBuf>,
+    output: Option<PathBuf>,
+    tsv: Option<PathBuf>,
+    threshold: Vec<String>,
+    retrigger: Vec<String>,
+    note: Vec<String>,
+    channel: u8,
+    bpm: f64,
+    sensitivity: f32,
+    block: usize,
+    baseline: bool,
+    quiet: bool,
+    engine: EngineArgs,
+}
+
+/// Parses `label=value` pairs against the model's labels.
+fn parse_pairs<T: std::str::FromStr>(
+    items: &[String],
+    labels: &[String],
+    what: &str,
+) -> Result<Vec<(usize, T)>> {
+    items
+        .iter()
+        .map(|s| {
+            let (l, v) = s
+                .split_once('=')
+                .with_context(|| format!("--{what} expects LABEL=VALUE, got `{s}`"))?;
+            let idx = labels.iter().position(|x| x == l.trim()).with_context(|| {
+                format!("--{what}: unknown label `{l}`; the model has {}", labels.join(", "))
+            })?;
+            let v = v
+                .trim()
+                .parse::<T>()
+                .map_err(|_| anyhow::anyhow!("--{what}: bad value in `{s}`"))?;
+            Ok((idx, v))
+        })
+        .collect()
+}
+
+fn build(a: &TranscribeArgs, rate: f64) -> Result<Transcriber> {
+    let mut t = if a.baseline {
+        Transcriber::baseline(rate, Vec::new())?
+    } else {
+        Transcriber::new(engine_config(&a.engine, rate))?
+    };
+    let labels = t.contract().class_names.clone();
+    for (i, v) in parse_pairs::<f32>(&a.threshold, &labels, "threshold")? {
+        if !(v > 0.0 && v < 1.0) {
+            bail!("--threshold {}={v}: must lie between 0 and 1", labels[i]);
+        }
+        let s = hitscribe_engine::ClassSettings { threshold: v, ..*t.class_settings(i) };
+        t.set_class_settings(i, s);
+    }
+    for (i, v) in parse_pairs::<f32>(&a.retrigger, &labels, "retrigger")? {
+        if !(v >= 0.0 && v.is_finite()) {
+            bail!("--retrigger {}={v}: must be >= 0", labels[i]);
+        }
+        let s = hitscribe_engine::ClassSettings { retrigger_ms: v, ..*t.class_settings(i) };
+        t.set_class_settings(i, s);
+    }
+    if !(0.0..=1.0).contains(&a.sensitivity) {
+        bail!("--sensitivity must lie in 0..1");
+    }
+    t.set_sensitivity(a.sensitivity);
+    Ok(t)
+}
+
+/// Where the outputs of `input` go.
+fn output_paths(a: &TranscribeArgs, input: &Path) -> (PathBuf, Option<PathBuf>) {
+    let stem = input.file_stem().map_or("out".into(), |s| s.to_os_string());
+    let many = a.inputs.len() > 1;
+    let named = |base: &Option<PathBuf>, ext: &str| {
+        base.as_ref().map(|p| {
+            if many || p.is_dir() {
+                p.join(&stem).with_extension(ext)
+            } else {
+                p.clone()
+            }
+        })
+    };
+    let mid = named(&a.output, "mid").unwrap_or_else(|| input.with_extension("mid"));
+    (mid, named(&a.tsv, "tsv"))
+}
+
+fn transcribe(a: TranscribeArgs) -> Result<()> {
+    if !(1..=16).contains(&a.channel) {
+        bail!("--channel must lie in 1..=16");
+    }
+    if a.block == 0 {
+        bail!("--block must be > 0");
+    }
+    if a.inputs.len() > 1 {
+        for d in [&a.output, &a.tsv].into_iter().flatten() {
+            std::fs::create_dir_all(d)
+                .with_context(|| format!("creating output folder {}", d.display()))?;
+        }
+    }
+    let mut engines: HashMap<u32, Transcriber> = HashMap::new();
+    let mut failures = 0;
+    for input in &a.inputs {
+        if let Err(e) = transcribe_one(&a, input, &mut engines) {
+            eprintln!("hitscribe: error: {}: {e:#}", input.display());
+            failures += 1;
+        }
+    }
+    if failures > 0 {
+        bail!("{failures} of {} input(s) failed", a.inputs.len());
+    }
+    Ok(())
+}
+
+fn transcribe_one(
+    a: &TranscribeArgs,
+    input: &Path,
+    engines: &mut HashMap<u32, Transcriber>,
+) -> Result<()> {
+    let t0 = Instant::now();
+    let audio = decode(input)?;
+    let t = match engines.entry(audio.sample_rate) {
+        std::collections::hash_map::Entry::Occupied(e) => {
+            let t = e.into_mut();
+            t.reset();
+            t
+        }
+        std::collections::hash_map::Entry::Vacant(v) => v.insert(build(a, audio.sample_rate as f64)?),
+    };
+    let frames = audio.frames();
+    let bar = if !a.quiet && audio.duration_s() > 60.0 {
+        let pb = indicatif::ProgressBar::new(frames as u64);
+        pb.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{msg} [{bar:40}] {percent:>3}% {elapsed_precise} eta {eta}",
+            )
+            .expect("static template")
+            .progress_chars("=> "),
+        );
+        pb.set_message(input.file_name().unwrap_or_default().to_string_lossy().into_owned());
+        Some(pb)
+    } else {
+        None
+    };
+    let mut notes: Vec<DrumNote> = Vec::new();
+    let mut mono = Vec::with_capacity(a.block);
+    let ch = audio.channels.max(1);
+    for (i, chunk) in audio.samples.chunks(a.block * ch).enumerate() {
+        downmix_interleaved(chunk, ch, &mut mono);
+        t.process(&mono, &mut notes);
+        if let Some(pb) = &bar {
+            if i % 64 == 0 {
+                pb.set_position(t.samples_fed());
+            }
+        }
+    }
+    t.finish(&mut notes);
+    if let Some(pb) = bar {
+        pb.finish_and_clear();
+    }
+    if let Some(e) = &t.status().last_error {
+        bail!("inference failed: {e}");
+    }
+    let rate = audio.sample_rate as f64;
+    let contract = t.contract();
+    let labels = &contract.class_names;
+    let mut keys = contract.gm_notes.clone();
+    for (i, k) in parse_pairs::<u8>(&a.note, labels, "note")? {
+        if k > 127 {
+            bail!("--note {}={k}: MIDI keys are 0..=127", labels[i]);
+        }
+        keys[i] = k;
+    }
+    let midi: Vec<MidiNote> = notes
+        .iter()
+        .map(|n| MidiNote {
+            time: n.sample as f64 / rate,
+            key: keys[n.class],
+            velocity: n.velocity,
+            channel: a.channel - 1,
+        })
+        .collect();
+    let (mid_path, tsv_path) = output_paths(a, input);
+    // Serialise everything first, then write each file atomically: no partial outputs.
+    let bytes = midi_file::to_bytes(&midi, &MidiOptions { bpm: a.bpm, ..MidiOptions::default() })
+        .map_err(|e| anyhow::anyhow!("MIDI: {e}"))?;
+    let tsv_text: String = notes
+        .iter()
+        .map(|n| format!("{:.6}\t{}\t{}\n", n.sample as f64 / rate, labels[n.class], n.velocity))
+        .collect();
+    midi_file::write_atomic(&mid_path, &bytes)?;
+    if let Some(p) = &tsv_path {
+        midi_file::write_atomic(p, tsv_text.as_bytes())?;
+    }
+    if !a.quiet {
+        let counts: Vec<String> = labels
+            .iter()
+            .enumerate()
+            .map(|(c, l)| format!("{l} {}", notes.iter().filter(|n| n.class == c).count()))
+            .collect();
+        let secs = t0.elapsed().as_secs_f64();
+        println!(
+            "{}: {:.2} s, {} Hz, {} ch -> {} notes ({}) -> {}{} [{:.0}x real time, {}]",
+            input.display(),
+            audio.duration_s(),
+            audio.sample_rate,
+            audio.channels,
+            notes.len(),
+            counts.join(", "),
+            mid_path.display(),
+            tsv_path.map(|p| format!(", {}", p.display())).unwrap_or_default(),
+            audio.duration_s() / secs.max(1e-9),
+            t.status().provider,
+        );
+    }
+    Ok(())
+}
+
+fn info(json: bool, rate: Option<f64>, e: &EngineArgs) -> Result<()> {
+    // Build once at the model's rate to learn it, then at the requested rate.
+    let probe = Transcriber::new(engine_config(e, 48_000.0))?;
+    let model_rate = probe.contract().sample_rate as f64;
+    let host_rate = rate.unwrap_or(model_rate);
+    let t = if host_rate == 48_000.0 {
+        probe
+    } else {
+        drop(probe);
+        Transcriber::new(engine_config(e, host_rate))?
+    };
+    let st = t.status();
+    let c = t.contract();
+    let latency_ms = t.latency_samples() as f64 * 1000.0 / host_rate;
+    let latency_model = (latency_ms * model_rate / 1000.0).round() as u64;
+    let v = serde_json::json!({
+        "contract": c,
+        "latency_ms": latency_ms,
+        "latency_samples": latency_model,
+        "latency_samples_rate": model_rate,
+        "input_sample_rate": host_rate,
+        "latency_input_samples": t.latency_samples(),
+        "model_algorithmic_latency_samples": c.latency_samples,
+        "ort_version": st.ort_version,
+        "runtime_path": st.runtime_path,
+        "model_path": st.model_path,
+        "execution_provider": st.provider,
+        "execution_provider_reason": st.provider_reason,
+    });
+    if json {
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        println!("model:      {} ({})", c.model_name, st.model_path.display());
+        println!("classes:    {}", c.class_names.join(", "));
+        println!("model rate: {} Hz, hop {} samples, look-ahead {} frames", c.sample_rate, c.hop_samples, c.lookahead_frames);
+        println!(
+            "latency:    {latency_ms:.2} ms = {latency_model} samples at {model_rate} Hz ({} samples at {host_rate} Hz input)",
+            t.latency_samples()
+        );
+        println!("runtime:    ONNX Runtime {} ({})", st.ort_version, st.runtime_path.display());
+        println!(
+            "provider:   {}{}",
+            st.provider,
+            st.provider_reason.as_ref().map(|r| format!(" ({r})")).unwrap_or_default()
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,175 @@
+//! `cargo xtask bench`: measures the release CLI and engine and writes BENCHMARKS.md.
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+
+const LONG_MINUTES: usize = 5;
+
+fn sh(cmd: &mut Command) -> Result<String> {
+    let out = cmd.output().with_context(|| format!("running {cmd:?}"))?;
+    if !out.status.success() {
+        bail!(
+            "{cmd:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|s| s.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    format!("{cpu}, {cores} cores visible")
+}
+
+fn children_maxrss_mib() -> f64 {
+    // SAFETY: getrusage fills the struct we pass.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut ru) };
+    ru.ru_maxrss as f64 / 1024.0
+}
+
+/// Runs all measurements and rewrites BENCHMARKS.md.
+pub fn run(root: &Path) -> Result<()> {
+    println!("building the release CLI ...");
+    let status = Command::new("cargo")
+        .current_dir(root)
+        .args(["build", "--release", "-j", "2", "-p", "hitscribe-cli"])
+        .status()?;
+    if !status.success() {
+        bail!("release build failed");
+    }
+    let cli = root.join("target/release/hitscribe");
+    let demo = root.join("assets/loops/demo-colombo-120bpm.wav");
+
+    println!("engine measurements (hitscribe bench) ...");
+    let json = sh(Command::new(&cli).current_dir(root).args(["bench", "--json"]))?;
+    let b: serde_json::Value = serde_json::from_str(&json).context("parsing bench JSON")?;
+
+    println!("CLI throughput on a {LONG_MINUTES}-minute file ...");
+    let dir = root.join("target/bench");
+    std::fs::create_dir_all(&dir)?;
+    let long = dir.join("long.wav");
+    {
+        let mut r = hound::WavReader::open(&demo)?;
+        let spec = r.spec();
+        let loop_samples: Vec<i16> = r.samples::<i16>().collect::<Result<_, _>>()?;
+        let mut w = hound::WavWriter::create(&long, spec)?;
+        let total = LONG_MINUTES * 60 * spec.sample_rate as usize;
+        for i in 0..total {
+            w.write_sample(loop_samples[i % loop_samples.len()])?;
+        }
+        w.finalize()?;
+    }
+    let t0 = Instant::now();
+    sh(Command::new(&cli).current_dir(root).args([
+        "transcribe",
+        long.to_str().expect("utf-8 path"),
+        "-o",
+        dir.join("long.mid").to_str().expect("utf-8 path"),
+        "--device",
+        "cpu",
+        "--quiet",
+    ]))?;
+    let wall = t0.elapsed().as_secs_f64();
+    let maxrss = children_maxrss_mib();
+    let audio_s = (LONG_MINUTES * 60) as f64;
+    let speed = audio_s / wall;
+
+    let commit = sh(Command::new("git")
+        .current_dir(root)
+        .args(["rev-parse", "--short", "HEAD"]))
+    .unwrap_or_default();
+    let date = sh(Command::new("date").args(["-u", "+%Y-%m-%d %H:%M UTC"])).unwrap_or_default();
+    let f = |k: &str| b[k].as_f64().unwrap_or(f64::NAN);
+    let hop_ms = f("hop_ms");
+    let mut md = String::new();
+    writeln!(md, "# Benchmarks\n")?;
+    writeln!(
+        md,
+        "Written by `cargo xtask bench` (do not edit by hand). Machine: {}. Date: {}. Commit: {}. \
+         Model: `{}` ({}), ONNX Runtime {}, one intra-op thread. The machine was shared with a \
+         training process, so times are upper bounds.\n",
+        machine(),
+        date.trim(),
+        commit.trim(),
+        b["model_name"].as_str().unwrap_or("?"),
+        b["provider"].as_str().unwrap_or("?"),
+        b["ort_version"].as_str().unwrap_or("?"),
+    )?;
+    writeln!(md, "| metric | value | target | command |")?;
+    writeln!(md, "|---|---|---|---|")?;
+    let rows = [
+        (
+            "per-hop inference, median".to_string(),
+            format!("{:.3} ms ({:.1} % of the {hop_ms:.0} ms hop)", f("hop_median_ms"), 100.0 * f("hop_median_ms") / hop_ms),
+            "".to_string(),
+            "`hitscribe bench --json`",
+        ),
+        (
+            "per-hop inference, p99".to_string(),
+            format!("{:.3} ms ({:.1} % of the hop)", f("hop_p99_ms"), 100.0 * f("hop_p99_ms") / hop_ms),
+            "< 25 % of the hop".to_string(),
+            "`hitscribe bench --json`",
+        ),
+        (
+            "engine CPU at 48 kHz (real time, one core)".to_string(),
+            format!("{:.2} % of one core", f("engine_cpu_percent_48k")),
+            "<= 1 %".to_string(),
+            "`hitscribe bench --json`",
+        ),
+        (
+            "baseline (spectral flux) CPU at 48 kHz".to_string(),
+            format!("{:.2} % of one core", f("baseline_cpu_percent_48k")),
+            "".to_string(),
+            "`hitscribe bench --json`",
+        ),
+        (
+            "F-measure on the demo loop (±50 ms), neural".to_string(),
+            format!("{:.3}", f("neural_f")),
+            "".to_string(),
+            "`hitscribe bench --json`",
+        ),
+        (
+            "F-measure on the demo loop (±50 ms), baseline".to_string(),
+            format!("{:.3}", f("baseline_f")),
+            "".to_string(),
+            "`hitscribe bench --json`",
+        ),
+        (
+            format!("CLI throughput, {LONG_MINUTES}-min 44.1 kHz WAV"),
+            format!("{speed:.0}x real time ({wall:.2} s wall)"),
+            ">= 300x".to_string(),
+            "`hitscribe transcribe target/bench/long.wav -o target/bench/long.mid --device cpu`",
+        ),
+        (
+            "CLI peak memory (max RSS)".to_string(),
+            format!("{maxrss:.0} MiB"),
+            "".to_string(),
+            "getrusage(RUSAGE_CHILDREN) of the run above",
+        ),
+    ];
+    for (m, v, t, c) in rows {
+        writeln!(md, "| {m} | {v} | {t} | {c} |")?;
+    }
+    writeln!(
+        md,
+        "\nCriterion micro-benchmarks: `cargo bench -p hitscribe-engine` (per-hop inference, \
+         one second of 48 kHz audio through the engine and through the baseline)."
+    )?;
+    std::fs::write(root.join("BENCHMARKS.md"), &md)?;
+    print!("{md}");
+    Ok(())
+}
