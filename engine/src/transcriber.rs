@@ -123,7 +123,6 @@ impl Core {
             sample: self.to_input_sample(frame_start),
             onset: [0.0; MAX_CLASSES],
         };
-        let frames_per_ms = self.contract.sample_rate as f64 / hop / 1000.0;
         let scale = 2f32.powf((0.5 - self.sensitivity) * 2.0);
         self.frame_notes.clear();
         for c in 0..n {
@@ -131,7 +130,11 @@ impl Core {
             act.onset[c] = onset;
             let s = &self.settings[c];
             let thr = (s.threshold * scale).clamp(0.01, 0.99);
-            let retrigger = s.retrigger_ms as f64 * frames_per_ms;
+            let retrigger = crate::peaks::retrigger_frames(
+                s.retrigger_ms,
+                self.contract.sample_rate,
+                self.contract.hop_samples,
+            );
             if self.pickers[c].push(frame, onset, thr, retrigger) && s.enabled {
                 let offset = sanitize_prob(self.out.offset[c]) as f64;
                 let v = calibrate(

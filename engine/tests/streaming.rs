@@ -1,0 +1,233 @@
+//! Streaming behaviour of the engine with the real model and real ONNX Runtime.
+
+mod common;
+
+use common::*;
+use hitscribe_engine::eval::score;
+use hitscribe_engine::{ClassSettings, EngineConfig, EngineError, Transcriber};
+
+/// Minimum F-measure on the demo loop (validation kit) at ±5 ms.
+const MIN_F_5MS: f64 = 0.9;
+
+#[test]
+fn block_size_invariance() {
+    let (x, rate, _) = demo();
+    let mut t = transcriber(rate as f64);
+    let reference = run(&mut t, &x, 4096);
+    assert!(!reference.is_empty(), "the demo loop must give notes");
+    for block in [1, 7, 64, 512] {
+        t.reset();
+        let notes = run(&mut t, &x, block);
+        assert_eq!(notes, reference, "block size {block} changed the notes");
+    }
+}
+
+#[test]
+fn demo_loop_right_times_and_classes() {
+    let (x, rate, truth) = demo();
+    let mut t = transcriber(rate as f64);
+    let notes = run(&mut t, &x, 512);
+    let labels = t.contract().class_names.clone();
+    let s = score(&note_events(&notes, rate as f64), &truth_events(&truth, &labels), 0.005);
+    assert!(
+        s.f_measure() >= MIN_F_5MS,
+        "F at ±5 ms = {:.3} ({s:?}), want >= {MIN_F_5MS}",
+        s.f_measure()
+    );
+    for n in &notes {
+        assert!((1..=127).contains(&n.velocity));
+    }
+}
+
+#[test]
+fn every_supported_rate() {
+    let (x, rate, truth) = demo();
+    for r in [22_050u32, 44_100, 48_000, 88_200, 96_000, 176_400, 192_000] {
+        let y = resample_aligned(&x, rate, r);
+        let mut t = transcriber(r as f64);
+        assert_eq!(t.input_sample_rate(), r as f64);
+        let lat = t.latency_samples() as f64 / r as f64;
+        assert!(lat > 0.0 && lat < 0.1, "latency {lat} s at {r} Hz");
+        let notes = run(&mut t, &y, 1000);
+        assert!(notes.iter().all(|n| (n.sample as usize) < y.len()));
+        let labels = t.contract().class_names.clone();
+        let s = score(&note_events(&notes, r as f64), &truth_events(&truth, &labels), 0.005);
+        assert!(
+            s.f_measure() >= MIN_F_5MS,
+            "{r} Hz: F at ±5 ms = {:.3} ({s:?})",
+            s.f_measure()
+        );
+    }
+    for bad in [8_000.0, 22_049.0, 192_001.0, 44_100.5] {
+        let err = Transcriber::new(EngineConfig {
+            model_path: Some(model_path()),
+            ..EngineConfig::new(bad)
+        })
+        .err()
+        .expect("unsupported rate refused");
+        assert!(matches!(err, EngineError::UnsupportedSampleRate { .. }), "{err}");
+    }
+}
+
+#[test]
+fn silence_gives_no_notes() {
+    let mut t = transcriber(48_000.0);
+    let notes = run(&mut t, &vec![0.0; 48_000 * 10], 480);
+    assert!(notes.is_empty(), "{notes:?}");
+    let mut acts = Vec::new();
+    t.drain_activations(&mut acts);
+    assert!(acts.len() > 900, "one activation frame per hop: {}", acts.len());
+}
+
+#[test]
+fn nan_inf_is_silence_and_the_stream_recovers() {
+    let (x, rate, _) = demo();
+    let gap = 2 * rate as usize;
+    let mut clean = vec![0.0f32; gap];
+    clean.extend_from_slice(&x);
+    let mut garbage = clean.clone();
+    for (i, s) in garbage[..gap].iter_mut().enumerate() {
+        *s = match i % 5 {
+            0 => f32::NAN,
+            1 => f32::INFINITY,
+            2 => f32::NEG_INFINITY,
+            3 => 1e-39, // denormal
+            _ => 0.0,
+        };
+    }
+    let mut t = transcriber(rate as f64);
+    let reference = run(&mut t, &clean, 512);
+    t.reset();
+    let notes = run(&mut t, &garbage, 512);
+    assert!(notes.iter().all(|n| n.sample as usize >= gap - rate as usize / 100));
+    assert_eq!(notes, reference, "garbage must act exactly like silence");
+    assert!(!notes.is_empty(), "the stream recovered and found the drums");
+    // Huge finite values are clamped, do not poison the model, and the stream recovers too.
+    t.reset();
+    let mut loud = clean.clone();
+    for s in &mut loud[gap / 2..gap / 2 + 100] {
+        *s = 1e30;
+    }
+    let after = run(&mut t, &loud, 512);
+    let late: Vec<_> = after.iter().filter(|n| n.sample as usize >= gap).copied().collect();
+    let late_ref: Vec<_> = reference.iter().filter(|n| n.sample as usize >= gap).copied().collect();
+    assert_eq!(late.len(), late_ref.len());
+}
+
+#[test]
+fn notes_arrive_within_the_reported_latency() {
+    let (x, rate, _) = demo();
+    for r in [44_100u32, 48_000, 24_000] {
+        let y = resample_aligned(&x, rate, r);
+        let mut t = transcriber(r as f64);
+        let lat = t.latency_samples() as u64;
+        let mut notes = Vec::new();
+        let mut seen = 0;
+        let mut fed = 0u64;
+        for s in y.chunks(1) {
+            t.process(s, &mut notes);
+            fed += 1;
+            for n in &notes[seen..] {
+                assert!(
+                    fed <= n.sample + lat + 1,
+                    "{r} Hz: note at {} arrived after {fed} samples, latency {lat}",
+                    n.sample
+                );
+            }
+            seen = notes.len();
+        }
+        assert!(seen > 0);
+        let ms = t.status().latency_ms;
+        assert!((ms - lat as f64 * 1000.0 / r as f64).abs() < 1e-9);
+    }
+}
+
+#[test]
+fn class_settings_and_sensitivity() {
+    let (x, rate, _) = demo();
+    let mut t = transcriber(rate as f64);
+    let all = run(&mut t, &x, 512);
+    let kick = t.contract().class_index("kick").unwrap();
+    t.reset();
+    t.set_class_settings(kick, ClassSettings { enabled: false, ..*t.class_settings(kick) });
+    let no_kick = run(&mut t, &x, 512);
+    assert!(no_kick.iter().all(|n| n.class != kick));
+    assert_eq!(no_kick.len(), all.iter().filter(|n| n.class != kick).count());
+    t.reset();
+    t.set_class_settings(kick, ClassSettings { enabled: true, velocity_min: 100, velocity_max: 110, ..*t.class_settings(kick) });
+    let narrow = run(&mut t, &x, 512);
+    assert!(narrow.iter().filter(|n| n.class == kick).all(|n| (100..=110).contains(&n.velocity)));
+    t.reset();
+    t.set_sensitivity(0.0);
+    let fewer = run(&mut t, &x, 512);
+    assert!(fewer.len() <= narrow.len());
+}
+
+#[test]
+fn status_reports_model_runtime_and_provider() {
+    let t = transcriber(48_000.0);
+    let st = t.status();
+    assert_eq!(st.provider, "CPU");
+    assert!(st.ort_version.starts_with("1."), "{}", st.ort_version);
+    assert!(st.runtime_path.is_absolute());
+    assert_eq!(st.model_name, t.contract().model_name);
+    assert_eq!(st.latency_samples, t.latency_samples());
+    // CUDA requested on a machine without the GPU build falls back to CPU and says why.
+    let cuda = Transcriber::new(EngineConfig {
+        model_path: Some(model_path()),
+        device: hitscribe_engine::DeviceRequest::Cuda,
+        ..EngineConfig::new(48_000.0)
+    })
+    .unwrap();
+    if cuda.status().provider == "CPU" {
+        let why = cuda.status().provider_reason.as_deref().unwrap_or("");
+        assert!(why.contains("CUDA"), "{why}");
+    }
+}
+
+#[test]
+fn missing_model_is_a_clear_error() {
+    let err = Transcriber::new(EngineConfig {
+        model_path: Some("/nonexistent/model.onnx".into()),
+        ..EngineConfig::new(48_000.0)
+    })
+    .err()
+    .expect("must fail");
+    let msg = err.to_string();
+    assert!(matches!(err, EngineError::ModelNotFound { .. }), "{msg}");
+    assert!(msg.contains("/nonexistent/model.onnx") && msg.contains("--model"), "{msg}");
+}
+
+fn patched_model(from: &[u8], to: &[u8]) -> tempfile::TempPath {
+    assert_eq!(from.len(), to.len(), "same length keeps the protobuf valid");
+    let mut bytes = std::fs::read(model_path()).unwrap();
+    let at = bytes
+        .windows(from.len())
+        .position(|w| w == from)
+        .expect("pattern present in the model");
+    bytes[at..at + from.len()].copy_from_slice(to);
+    let f = tempfile::Builder::new().suffix(".onnx").tempfile().unwrap();
+    std::fs::write(f.path(), &bytes).unwrap();
+    f.into_temp_path()
+}
+
+#[test]
+fn invalid_contract_is_refused() {
+    let cases: [(&[u8], &[u8], &str); 3] = [
+        (b"\"contract_version\": 1", b"\"contract_version\": 7", "contract_version"),
+        (b"\x0a\x12hitscribe.contract", b"\x0a\x12hitscribe.contrakt", "missing"),
+        (b"\"hop_samples\": ", b"\"hop_sampleZ\": ", "malformed"),
+    ];
+    for (from, to, expect) in cases {
+        let p = patched_model(from, to);
+        let err = Transcriber::new(EngineConfig {
+            model_path: Some(p.to_path_buf()),
+            ..EngineConfig::new(48_000.0)
+        })
+        .err()
+        .expect("invalid contract refused");
+        let msg = err.to_string();
+        assert!(matches!(err, EngineError::InvalidContract { .. }), "{msg}");
+        assert!(msg.contains(expect) && msg.contains("refusing model"), "{msg}");
+    }
+}
