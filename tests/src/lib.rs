@@ -430,3 +430,19 @@ pub fn default_classes() -> Vec<hitscribe_engine::ClassSettings> {
 pub fn worker_margin(sample_rate: f64, max_block: u32) -> u32 {
     hitscribe_plugin::worker::worker_margin_samples(sample_rate, max_block)
 }
+
+/// Decode a nice-plug CLAP state blob (8-byte little-endian length, then JSON).
+pub fn state_json(blob: &[u8]) -> serde_json::Value {
+    assert!(blob.len() >= 8, "state blob too short");
+    let len = u64::from_le_bytes(blob[..8].try_into().expect("8 bytes")) as usize;
+    assert_eq!(len, blob.len() - 8, "state length prefix");
+    serde_json::from_slice(&blob[8..]).expect("nice-plug state is JSON")
+}
+
+/// Encode a state JSON value the way nice-plug's CLAP wrapper expects it.
+pub fn state_blob(state: &serde_json::Value) -> Vec<u8> {
+    let json = serde_json::to_vec(state).expect("serialize state");
+    let mut blob = (json.len() as u64).to_le_bytes().to_vec();
+    blob.extend_from_slice(&json);
+    blob
+}

@@ -31,7 +31,7 @@ fn missing_model_passes_audio_without_notes_and_reports_error() {
             max_block: 512,
             offline: true,
             paced: false,
-            load_state: Some(serde_json::to_vec(&state).unwrap()),
+            load_state: Some(state_blob(&state)),
             tail: 4800,
         },
     );
@@ -43,7 +43,7 @@ fn missing_model_passes_audio_without_notes_and_reports_error() {
         text.contains("engine failed to load"),
         "error visible in the log: {text}"
     );
-    let saved: serde_json::Value = serde_json::from_slice(&run.saved_state).unwrap();
+    let saved = state_json(&run.saved_state);
     assert_eq!(
         saved["fields"]["model-path"],
         serde_json::to_string("/nonexistent/hitscribe-missing.onnx").unwrap(),
