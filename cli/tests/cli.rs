@@ -1,0 +1,149 @@
+//! End-to-end tests of the `hitscribe` binary (real ONNX Runtime, real model).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+/// The one place the CLI tests find the model (same rule as the engine tests).
+fn model_path() -> PathBuf {
+    let p = std::env::var_os("HITSCRIBE_TEST_MODEL")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join("assets/models/hitscribe-causal-v1.onnx"));
+    assert!(p.is_file(), "model {} is missing", p.display());
+    p
+}
+
+fn demo() -> PathBuf {
+    repo().join("assets/loops/demo-colombo-120bpm.wav")
+}
+
+fn hitscribe(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_hitscribe"))
+        .args(args)
+        .args(["--model", model_path().to_str().unwrap()])
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn transcribe_writes_midi_and_tsv_that_agree() {
+    let dir = tempfile::tempdir().unwrap();
+    let mid = dir.path().join("demo.mid");
+    let tsv = dir.path().join("demo.tsv");
+    let out = hitscribe(&[
+        "transcribe",
+        demo().to_str().unwrap(),
+        "-o",
+        mid.to_str().unwrap(),
+        "--tsv",
+        tsv.to_str().unwrap(),
+        "--threshold",
+        "kick=0.45",
+        "--device",
+        "cpu",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let summary = String::from_utf8_lossy(&out.stdout);
+    assert!(summary.contains("notes") && summary.contains("demo.mid"), "{summary}");
+    let lines: Vec<(f64, String, u8)> = std::fs::read_to_string(&tsv)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            assert_eq!(f.len(), 3, "{l}");
+            (f[0].parse().unwrap(), f[1].to_string(), f[2].parse().unwrap())
+        })
+        .collect();
+    assert!(!lines.is_empty());
+    for (t, label, v) in &lines {
+        assert!(["kick", "snare", "hihat"].contains(&label.as_str()));
+        assert!((1..=127).contains(v) && *t >= 0.0 && *t < 8.0);
+    }
+    let notes = hitscribe_engine::midi_file::read_smf(&mid).unwrap();
+    assert_eq!(notes.len(), lines.len());
+    for (n, (t, label, v)) in notes.iter().zip(&lines) {
+        let key = match label.as_str() {
+            "kick" => 36,
+            "snare" => 38,
+            _ => 42,
+        };
+        assert_eq!((n.key, n.velocity, n.channel), (key, *v, 9));
+        assert!((n.time - t).abs() < 0.0011, "{} vs {t}", n.time);
+    }
+}
+
+#[test]
+fn several_inputs_go_into_folders_and_notes_are_remappable() {
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("second.wav");
+    std::fs::copy(demo(), &copy).unwrap();
+    let out_dir = dir.path().join("midi");
+    let tsv_dir = dir.path().join("tsv");
+    let out = hitscribe(&[
+        "transcribe",
+        demo().to_str().unwrap(),
+        copy.to_str().unwrap(),
+        "-o",
+        out_dir.to_str().unwrap(),
+        "--tsv",
+        tsv_dir.to_str().unwrap(),
+        "--note",
+        "hihat=44",
+        "--quiet",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let a = std::fs::read(out_dir.join("demo-colombo-120bpm.mid")).unwrap();
+    let b = std::fs::read(out_dir.join("second.mid")).unwrap();
+    assert_eq!(a, b, "same audio, same streaming engine, same MIDI");
+    assert!(tsv_dir.join("second.tsv").is_file());
+    let notes = hitscribe_engine::midi_file::parse_smf(&a).unwrap();
+    assert!(notes.iter().all(|n| [36, 38, 44].contains(&n.key)));
+}
+
+#[test]
+fn unreadable_input_fails_clearly_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("broken.wav");
+    std::fs::write(&bad, b"RIFF\x00\x00garbage that is not audio").unwrap();
+    let mid = dir.path().join("broken.mid");
+    let out = hitscribe(&["transcribe", bad.to_str().unwrap(), "-o", mid.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("broken.wav") && err.contains("error"), "{err}");
+    assert!(!mid.exists());
+    let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(names.len(), 1, "only the input is there: {names:?}");
+
+    let missing = hitscribe(&["transcribe", "/nonexistent/x.flac"]);
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("/nonexistent/x.flac"));
+
+    let bad_threshold = hitscribe(&["transcribe", demo().to_str().unwrap(), "--threshold", "cowbell=0.3", "-o", mid.to_str().unwrap()]);
+    assert!(!bad_threshold.status.success());
+    assert!(String::from_utf8_lossy(&bad_threshold.stderr).contains("cowbell"));
+    assert!(!mid.exists());
+}
+
+#[test]
+fn info_json_reports_contract_latency_runtime_and_provider() {
+    let out = hitscribe(&["info", "--json", "--device", "cuda"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let c = &v["contract"];
+    assert_eq!(c["contract_version"], 1);
+    assert_eq!(c["class_names"], serde_json::json!(["kick", "snare", "hihat"]));
+    let rate = c["sample_rate"].as_f64().unwrap();
+    let ms = v["latency_ms"].as_f64().unwrap();
+    let samples = v["latency_samples"].as_f64().unwrap();
+    assert!(ms > 0.0 && (samples - ms * rate / 1000.0).abs() <= 1.0, "{v}");
+    assert!(samples >= c["latency_samples"].as_f64().unwrap());
+    assert!(v["ort_version"].as_str().unwrap().starts_with("1."));
+    let provider = v["execution_provider"].as_str().unwrap();
+    assert!(provider == "CPU" || provider == "CUDA");
+    if provider == "CPU" {
+        assert!(v["execution_provider_reason"].as_str().unwrap().contains("CUDA"));
+    }
+}
