@@ -30,14 +30,18 @@ fn resample_all(x: &[f32], from: u32, to: u32) -> Result<Vec<f32>> {
 }
 
 fn read_truth(tsv: &Path, labels: &[String]) -> Result<Vec<Event>> {
-    let text = std::fs::read_to_string(tsv).with_context(|| format!("reading {}", tsv.display()))?;
+    let text =
+        std::fs::read_to_string(tsv).with_context(|| format!("reading {}", tsv.display()))?;
     text.lines()
         .filter(|l| !l.trim().is_empty())
         .map(|l| {
             let mut it = l.split('\t');
             let time: f64 = it.next().context("time")?.parse()?;
             let label = it.next().context("label")?;
-            let class = labels.iter().position(|x| x == label).context("unknown label")?;
+            let class = labels
+                .iter()
+                .position(|x| x == label)
+                .context("unknown label")?;
             Ok(Event { time, class })
         })
         .collect()
@@ -51,7 +55,10 @@ fn f_measure(t: &mut Transcriber, audio: &[f32], rate: f64, truth: &[Event]) -> 
     t.finish(&mut notes);
     let det: Vec<Event> = notes
         .iter()
-        .map(|n| Event { time: n.sample as f64 / rate, class: n.class })
+        .map(|n| Event {
+            time: n.sample as f64 / rate,
+            class: n.class,
+        })
         .collect();
     score(&det, truth, 0.05).f_measure()
 }

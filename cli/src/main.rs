@@ -14,7 +14,11 @@ use hitscribe_engine::{downmix_interleaved, DeviceRequest, DrumNote, EngineConfi
 mod bench;
 
 #[derive(Parser)]
-#[command(name = "hitscribe", version, about = "Drum transcription: audio to MIDI drum notes with velocities")]
+#[command(
+    name = "hitscribe",
+    version,
+    about = "Drum transcription: audio to MIDI drum notes with velocities"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Cmd,
@@ -180,7 +184,10 @@ fn parse_pairs<T: std::str::FromStr>(
                 .split_once('=')
                 .with_context(|| format!("--{what} expects LABEL=VALUE, got `{s}`"))?;
             let idx = labels.iter().position(|x| x == l.trim()).with_context(|| {
-                format!("--{what}: unknown label `{l}`; the model has {}", labels.join(", "))
+                format!(
+                    "--{what}: unknown label `{l}`; the model has {}",
+                    labels.join(", ")
+                )
             })?;
             let v = v
                 .trim()
@@ -202,14 +209,20 @@ fn build(a: &TranscribeArgs, rate: f64) -> Result<Transcriber> {
         if !(v > 0.0 && v < 1.0) {
             bail!("--threshold {}={v}: must lie between 0 and 1", labels[i]);
         }
-        let s = hitscribe_engine::ClassSettings { threshold: v, ..*t.class_settings(i) };
+        let s = hitscribe_engine::ClassSettings {
+            threshold: v,
+            ..*t.class_settings(i)
+        };
         t.set_class_settings(i, s);
     }
     for (i, v) in parse_pairs::<f32>(&a.retrigger, &labels, "retrigger")? {
         if !(v >= 0.0 && v.is_finite()) {
             bail!("--retrigger {}={v}: must be >= 0", labels[i]);
         }
-        let s = hitscribe_engine::ClassSettings { retrigger_ms: v, ..*t.class_settings(i) };
+        let s = hitscribe_engine::ClassSettings {
+            retrigger_ms: v,
+            ..*t.class_settings(i)
+        };
         t.set_class_settings(i, s);
     }
     if !(0.0..=1.0).contains(&a.sensitivity) {
@@ -276,7 +289,9 @@ fn transcribe_one(
             t.reset();
             t
         }
-        std::collections::hash_map::Entry::Vacant(v) => v.insert(build(a, audio.sample_rate as f64)?),
+        std::collections::hash_map::Entry::Vacant(v) => {
+            v.insert(build(a, audio.sample_rate as f64)?)
+        }
     };
     let frames = audio.frames();
     let bar = if !a.quiet && audio.duration_s() > 60.0 {
@@ -288,7 +303,13 @@ fn transcribe_one(
             .expect("static template")
             .progress_chars("=> "),
         );
-        pb.set_message(input.file_name().unwrap_or_default().to_string_lossy().into_owned());
+        pb.set_message(
+            input
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned(),
+        );
         Some(pb)
     } else {
         None
@@ -333,11 +354,24 @@ fn transcribe_one(
         .collect();
     let (mid_path, tsv_path) = output_paths(a, input);
     // Serialise everything first, then write each file atomically: no partial outputs.
-    let bytes = midi_file::to_bytes(&midi, &MidiOptions { bpm: a.bpm, ..MidiOptions::default() })
-        .map_err(|e| anyhow::anyhow!("MIDI: {e}"))?;
+    let bytes = midi_file::to_bytes(
+        &midi,
+        &MidiOptions {
+            bpm: a.bpm,
+            ..MidiOptions::default()
+        },
+    )
+    .map_err(|e| anyhow::anyhow!("MIDI: {e}"))?;
     let tsv_text: String = notes
         .iter()
-        .map(|n| format!("{:.6}\t{}\t{}\n", n.sample as f64 / rate, labels[n.class], n.velocity))
+        .map(|n| {
+            format!(
+                "{:.6}\t{}\t{}\n",
+                n.sample as f64 / rate,
+                labels[n.class],
+                n.velocity
+            )
+        })
         .collect();
     midi_file::write_atomic(&mid_path, &bytes)?;
     if let Some(p) = &tsv_path {
@@ -359,7 +393,9 @@ fn transcribe_one(
             notes.len(),
             counts.join(", "),
             mid_path.display(),
-            tsv_path.map(|p| format!(", {}", p.display())).unwrap_or_default(),
+            tsv_path
+                .map(|p| format!(", {}", p.display()))
+                .unwrap_or_default(),
             audio.duration_s() / secs.max(1e-9),
             t.status().provider,
         );
@@ -401,16 +437,26 @@ fn info(json: bool, rate: Option<f64>, e: &EngineArgs) -> Result<()> {
     } else {
         println!("model:      {} ({})", c.model_name, st.model_path.display());
         println!("classes:    {}", c.class_names.join(", "));
-        println!("model rate: {} Hz, hop {} samples, look-ahead {} frames", c.sample_rate, c.hop_samples, c.lookahead_frames);
+        println!(
+            "model rate: {} Hz, hop {} samples, look-ahead {} frames",
+            c.sample_rate, c.hop_samples, c.lookahead_frames
+        );
         println!(
             "latency:    {latency_ms:.2} ms = {latency_model} samples at {model_rate} Hz ({} samples at {host_rate} Hz input)",
             t.latency_samples()
         );
-        println!("runtime:    ONNX Runtime {} ({})", st.ort_version, st.runtime_path.display());
+        println!(
+            "runtime:    ONNX Runtime {} ({})",
+            st.ort_version,
+            st.runtime_path.display()
+        );
         println!(
             "provider:   {}{}",
             st.provider,
-            st.provider_reason.as_ref().map(|r| format!(" ({r})")).unwrap_or_default()
+            st.provider_reason
+                .as_ref()
+                .map(|r| format!(" ({r})"))
+                .unwrap_or_default()
         );
     }
     Ok(())

@@ -4,7 +4,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 /// The one place the CLI tests find the model (same rule as the engine tests).
@@ -45,16 +48,27 @@ fn transcribe_writes_midi_and_tsv_that_agree() {
         "--device",
         "cpu",
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let summary = String::from_utf8_lossy(&out.stdout);
-    assert!(summary.contains("notes") && summary.contains("demo.mid"), "{summary}");
+    assert!(
+        summary.contains("notes") && summary.contains("demo.mid"),
+        "{summary}"
+    );
     let lines: Vec<(f64, String, u8)> = std::fs::read_to_string(&tsv)
         .unwrap()
         .lines()
         .map(|l| {
             let f: Vec<&str> = l.split('\t').collect();
             assert_eq!(f.len(), 3, "{l}");
-            (f[0].parse().unwrap(), f[1].to_string(), f[2].parse().unwrap())
+            (
+                f[0].parse().unwrap(),
+                f[1].to_string(),
+                f[2].parse().unwrap(),
+            )
         })
         .collect();
     assert!(!lines.is_empty());
@@ -94,7 +108,11 @@ fn several_inputs_go_into_folders_and_notes_are_remappable() {
         "hihat=44",
         "--quiet",
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let a = std::fs::read(out_dir.join("demo-colombo-120bpm.mid")).unwrap();
     let b = std::fs::read(out_dir.join("second.mid")).unwrap();
     assert_eq!(a, b, "same audio, same streaming engine, same MIDI");
@@ -109,19 +127,34 @@ fn unreadable_input_fails_clearly_and_writes_nothing() {
     let bad = dir.path().join("broken.wav");
     std::fs::write(&bad, b"RIFF\x00\x00garbage that is not audio").unwrap();
     let mid = dir.path().join("broken.mid");
-    let out = hitscribe(&["transcribe", bad.to_str().unwrap(), "-o", mid.to_str().unwrap()]);
+    let out = hitscribe(&[
+        "transcribe",
+        bad.to_str().unwrap(),
+        "-o",
+        mid.to_str().unwrap(),
+    ]);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("broken.wav") && err.contains("error"), "{err}");
     assert!(!mid.exists());
-    let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     assert_eq!(names.len(), 1, "only the input is there: {names:?}");
 
     let missing = hitscribe(&["transcribe", "/nonexistent/x.flac"]);
     assert!(!missing.status.success());
     assert!(String::from_utf8_lossy(&missing.stderr).contains("/nonexistent/x.flac"));
 
-    let bad_threshold = hitscribe(&["transcribe", demo().to_str().unwrap(), "--threshold", "cowbell=0.3", "-o", mid.to_str().unwrap()]);
+    let bad_threshold = hitscribe(&[
+        "transcribe",
+        demo().to_str().unwrap(),
+        "--threshold",
+        "cowbell=0.3",
+        "-o",
+        mid.to_str().unwrap(),
+    ]);
     assert!(!bad_threshold.status.success());
     assert!(String::from_utf8_lossy(&bad_threshold.stderr).contains("cowbell"));
     assert!(!mid.exists());
@@ -130,20 +163,33 @@ fn unreadable_input_fails_clearly_and_writes_nothing() {
 #[test]
 fn info_json_reports_contract_latency_runtime_and_provider() {
     let out = hitscribe(&["info", "--json", "--device", "cuda"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let c = &v["contract"];
     assert_eq!(c["contract_version"], 1);
-    assert_eq!(c["class_names"], serde_json::json!(["kick", "snare", "hihat"]));
+    assert_eq!(
+        c["class_names"],
+        serde_json::json!(["kick", "snare", "hihat"])
+    );
     let rate = c["sample_rate"].as_f64().unwrap();
     let ms = v["latency_ms"].as_f64().unwrap();
     let samples = v["latency_samples"].as_f64().unwrap();
-    assert!(ms > 0.0 && (samples - ms * rate / 1000.0).abs() <= 1.0, "{v}");
+    assert!(
+        ms > 0.0 && (samples - ms * rate / 1000.0).abs() <= 1.0,
+        "{v}"
+    );
     assert!(samples >= c["latency_samples"].as_f64().unwrap());
     assert!(v["ort_version"].as_str().unwrap().starts_with("1."));
     let provider = v["execution_provider"].as_str().unwrap();
     assert!(provider == "CPU" || provider == "CUDA");
     if provider == "CPU" {
-        assert!(v["execution_provider_reason"].as_str().unwrap().contains("CUDA"));
+        assert!(v["execution_provider_reason"]
+            .as_str()
+            .unwrap()
+            .contains("CUDA"));
     }
 }

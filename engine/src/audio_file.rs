@@ -51,7 +51,12 @@ pub fn decode(path: &Path) -> Result<DecodedAudio, EngineError> {
         hint.with_extension(ext);
     }
     let probed = symphonia::default::get_probe()
-        .format(&hint, mss, &FormatOptions::default(), &MetadataOptions::default())
+        .format(
+            &hint,
+            mss,
+            &FormatOptions::default(),
+            &MetadataOptions::default(),
+        )
         .map_err(|e| err(format!("unrecognised or unsupported format ({e})")))?;
     let mut format = probed.format;
     let track = format

@@ -92,7 +92,8 @@ impl FrameDetector for BandFluxDetector {
         for ((b, &x), &w) in self.buf.iter_mut().zip(&self.ring).zip(&self.window) {
             *b = Complex32::new(x * w, 0.0);
         }
-        self.fft.process_with_scratch(&mut self.buf, &mut self.scratch);
+        self.fft
+            .process_with_scratch(&mut self.buf, &mut self.scratch);
         let norm = 2.0 / (WINDOW as f32 * 0.5);
         for (c, b) in self.cur.iter_mut().zip(&self.buf) {
             *c = (1.0 + 100.0 * b.norm() * norm).ln();

@@ -144,8 +144,13 @@ impl ModelContract {
             return Err("default_retrigger_ms must be finite and >= 0".into());
         }
         let cal = &self.velocity_calibration;
-        if !(cal.input_ceiling > cal.input_floor) || !(cal.gamma > 0.0) || !cal.gamma.is_finite() {
-            return Err("velocity_calibration needs input_ceiling > input_floor and gamma > 0".into());
+        let ordered = cal.input_ceiling.is_finite()
+            && cal.input_floor.is_finite()
+            && cal.input_ceiling > cal.input_floor;
+        if !ordered || !cal.gamma.is_finite() || cal.gamma <= 0.0 {
+            return Err(
+                "velocity_calibration needs input_ceiling > input_floor and gamma > 0".into(),
+            );
         }
         Ok(())
     }
@@ -196,6 +201,8 @@ mod tests {
         let mut bad = c.clone();
         bad.contract_version = 2;
         assert!(bad.validate().is_err());
-        assert!(ModelContract::from_json("{}").unwrap_err().contains("malformed"));
+        assert!(ModelContract::from_json("{}")
+            .unwrap_err()
+            .contains("malformed"));
     }
 }

@@ -104,7 +104,10 @@ mod tests {
     use super::*;
     #[test]
     fn parses_requests() {
-        assert_eq!("CUDA".parse::<DeviceRequest>().unwrap(), DeviceRequest::Cuda);
+        assert_eq!(
+            "CUDA".parse::<DeviceRequest>().unwrap(),
+            DeviceRequest::Cuda
+        );
         assert_eq!("cpu".parse::<DeviceRequest>().unwrap(), DeviceRequest::Cpu);
         assert!("tpu".parse::<DeviceRequest>().is_err());
         assert_eq!(DeviceRequest::Auto.to_string(), "auto");

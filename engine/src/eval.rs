@@ -56,8 +56,14 @@ pub fn score(detected: &[Event], reference: &[Event], tolerance: f64) -> Score {
         let best = reference
             .iter()
             .enumerate()
-            .filter(|(i, r)| !used[*i] && r.class == d.class && (r.time - d.time).abs() <= tolerance)
-            .min_by(|a, b| (a.1.time - d.time).abs().total_cmp(&(b.1.time - d.time).abs()));
+            .filter(|(i, r)| {
+                !used[*i] && r.class == d.class && (r.time - d.time).abs() <= tolerance
+            })
+            .min_by(|a, b| {
+                (a.1.time - d.time)
+                    .abs()
+                    .total_cmp(&(b.1.time - d.time).abs())
+            });
         match best {
             Some((i, _)) => {
                 used[i] = true;
@@ -75,14 +81,39 @@ mod tests {
     use super::*;
     #[test]
     fn matching() {
-        let r = [Event { time: 1.0, class: 0 }, Event { time: 2.0, class: 1 }];
+        let r = [
+            Event {
+                time: 1.0,
+                class: 0,
+            },
+            Event {
+                time: 2.0,
+                class: 1,
+            },
+        ];
         let d = [
-            Event { time: 1.01, class: 0 },
-            Event { time: 2.0, class: 0 },
-            Event { time: 1.02, class: 0 },
+            Event {
+                time: 1.01,
+                class: 0,
+            },
+            Event {
+                time: 2.0,
+                class: 0,
+            },
+            Event {
+                time: 1.02,
+                class: 0,
+            },
         ];
         let s = score(&d, &r, 0.05);
-        assert_eq!(s, Score { tp: 1, fp: 2, fn_: 1 });
+        assert_eq!(
+            s,
+            Score {
+                tp: 1,
+                fp: 2,
+                fn_: 1
+            }
+        );
         assert!((s.f_measure() - 0.4).abs() < 1e-9);
         assert_eq!(score(&[], &[], 0.05).f_measure(), 1.0);
     }

@@ -80,7 +80,8 @@ pub fn default_model_path() -> Option<PathBuf> {
 }
 
 fn existing(p: &Path) -> Option<PathBuf> {
-    p.is_file().then(|| p.canonicalize().unwrap_or(p.to_path_buf()))
+    p.is_file()
+        .then(|| p.canonicalize().unwrap_or(p.to_path_buf()))
 }
 
 /// The loaded ONNX model with preallocated input tensors.
@@ -149,8 +150,7 @@ fn check_graph(session: &Session, c: &ModelContract) -> Result<(), String> {
                     return Err(format!("{kind} `{name}` is {ty:?}, expected float32"));
                 }
                 let dims: &[i64] = shape;
-                let ok = dims.len() == 2
-                    && dims.iter().zip(want).all(|(&d, w)| d == w || d < 0);
+                let ok = dims.len() == 2 && dims.iter().zip(want).all(|(&d, w)| d == w || d < 0);
                 if !ok {
                     return Err(format!(
                         "{kind} `{name}` has shape {dims:?}, the contract says {want:?}"

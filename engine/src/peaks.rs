@@ -72,7 +72,9 @@ mod tests {
 
     #[test]
     fn picks_rising_peaks_and_respects_retrigger() {
-        let acts = [0.0, 0.2, 0.7, 0.9, 0.6, 0.3, 0.8, 0.1, 0.0, 0.0, 0.0, 0.9, 0.2];
+        let acts = [
+            0.0, 0.2, 0.7, 0.9, 0.6, 0.3, 0.8, 0.1, 0.0, 0.0, 0.0, 0.9, 0.2,
+        ];
         let mut p = PeakPicker::new(1);
         let hits: Vec<usize> = acts
             .iter()

@@ -148,7 +148,10 @@ mod tests {
             .max_by(|a, b| a.1.abs().total_cmp(&b.1.abs()))
             .unwrap()
             .0;
-        assert!((peak as i64 - (2400 + r.delay_out()) as i64).abs() <= 1, "{peak}");
+        assert!(
+            (peak as i64 - (2400 + r.delay_out()) as i64).abs() <= 1,
+            "{peak}"
+        );
     }
 
     #[test]

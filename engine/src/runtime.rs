@@ -112,9 +112,8 @@ pub fn locate(explicit: Option<&Path>) -> Result<PathBuf, EngineError> {
     }
     if let Some(v) = std::env::var_os(ORT_LIB_ENV).filter(|v| !v.is_empty()) {
         let p = PathBuf::from(v);
-        return absolute_existing(&p).ok_or_else(|| EngineError::RuntimeNotFound {
-            searched: vec![p],
-        });
+        return absolute_existing(&p)
+            .ok_or_else(|| EngineError::RuntimeNotFound { searched: vec![p] });
     }
     let mut dirs = binary_dirs();
     dirs.push(repo_runtime_dir());

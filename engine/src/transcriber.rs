@@ -137,10 +137,7 @@ impl Core {
             );
             if self.pickers[c].push(frame, onset, thr, retrigger) && s.enabled {
                 let offset = sanitize_prob(self.out.offset[c]) as f64;
-                let v = calibrate(
-                    self.out.velocity[c],
-                    &self.contract.velocity_calibration,
-                );
+                let v = calibrate(self.out.velocity[c], &self.contract.velocity_calibration);
                 self.frame_notes.push(DrumNote {
                     sample: self.to_input_sample(frame_start + offset * hop),
                     class: c,
@@ -234,7 +231,10 @@ impl Transcriber {
     }
 
     /// The classical band-split spectral-flux baseline behind the same pipeline (no ONNX Runtime).
-    pub fn baseline(input_sample_rate: f64, classes: Vec<ClassSettings>) -> Result<Self, EngineError> {
+    pub fn baseline(
+        input_sample_rate: f64,
+        classes: Vec<ClassSettings>,
+    ) -> Result<Self, EngineError> {
         let in_rate = check_rate(input_sample_rate)?;
         let contract = crate::baseline::contract();
         let det = crate::baseline::BandFluxDetector::new(&contract);
@@ -260,10 +260,12 @@ impl Transcriber {
         classes: Vec<ClassSettings>,
         mut status: EngineStatus,
     ) -> Result<Self, EngineError> {
-        contract.validate().map_err(|reason| EngineError::InvalidContract {
-            path: status.model_path.clone(),
-            reason,
-        })?;
+        contract
+            .validate()
+            .map_err(|reason| EngineError::InvalidContract {
+                path: status.model_path.clone(),
+                reason,
+            })?;
         let n = contract.n_classes();
         let settings = if classes.is_empty() {
             (0..n)

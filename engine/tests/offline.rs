@@ -1,7 +1,9 @@
 //! Parts that need no model: MIDI round trip, audio decoding, the classical baseline.
 
 use hitscribe_engine::eval::{score, Event};
-use hitscribe_engine::midi_file::{read_smf, to_bytes, write_smf, MidiNote, MidiOptions, GM_DRUM_CHANNEL};
+use hitscribe_engine::midi_file::{
+    read_smf, to_bytes, write_smf, MidiNote, MidiOptions, GM_DRUM_CHANNEL,
+};
 use hitscribe_engine::Transcriber;
 
 #[test]
@@ -17,29 +19,47 @@ fn midi_write_read_round_trip() {
         })
         .collect();
     for bpm in [120.0, 97.5] {
-        let opt = MidiOptions { bpm, ..MidiOptions::default() };
+        let opt = MidiOptions {
+            bpm,
+            ..MidiOptions::default()
+        };
         write_smf(&path, &notes, &opt).unwrap();
         let back = read_smf(&path).unwrap();
         assert_eq!(back.len(), notes.len());
         let tick = 60.0 / bpm / opt.ppq as f64;
         for (a, b) in notes.iter().zip(&back) {
-            assert_eq!((a.key, a.velocity, a.channel), (b.key, b.velocity, b.channel));
+            assert_eq!(
+                (a.key, a.velocity, a.channel),
+                (b.key, b.velocity, b.channel)
+            );
             assert!((a.time - b.time).abs() <= tick, "{a:?} vs {b:?}");
         }
     }
     // Only the final file remains: no temporary files left behind.
-    let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     assert_eq!(names, vec![std::ffi::OsString::from("t.mid")]);
     // A failed write leaves nothing behind.
     let bad = dir.path().join("missing-dir/x.mid");
     assert!(write_smf(&bad, &notes, &MidiOptions::default()).is_err());
     assert!(!bad.exists());
-    assert!(to_bytes(&notes, &MidiOptions { bpm: 0.0, ..MidiOptions::default() }).is_err());
+    assert!(to_bytes(
+        &notes,
+        &MidiOptions {
+            bpm: 0.0,
+            ..MidiOptions::default()
+        }
+    )
+    .is_err());
 }
 
 #[test]
 fn baseline_detects_the_demo_loop() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap();
     let wav = root.join("assets/loops/demo-colombo-120bpm.wav");
     let audio = hitscribe_engine::audio_file::decode(&wav).unwrap();
     assert_eq!((audio.sample_rate, audio.channels), (44_100, 1));
@@ -56,10 +76,19 @@ fn baseline_detects_the_demo_loop() {
         .lines()
         .map(|l| {
             let f: Vec<&str> = l.split('\t').collect();
-            Event { time: f[0].parse().unwrap(), class: labels.iter().position(|x| x == f[1]).unwrap() }
+            Event {
+                time: f[0].parse().unwrap(),
+                class: labels.iter().position(|x| x == f[1]).unwrap(),
+            }
         })
         .collect();
-    let det: Vec<Event> = notes.iter().map(|n| Event { time: n.sample as f64 / 44_100.0, class: n.class }).collect();
+    let det: Vec<Event> = notes
+        .iter()
+        .map(|n| Event {
+            time: n.sample as f64 / 44_100.0,
+            class: n.class,
+        })
+        .collect();
     let s = score(&det, &truth, 0.05);
     assert!(s.f_measure() > 0.5, "baseline F {:.3} {s:?}", s.f_measure());
 }

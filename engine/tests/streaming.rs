@@ -28,7 +28,11 @@ fn demo_loop_right_times_and_classes() {
     let mut t = transcriber(rate as f64);
     let notes = run(&mut t, &x, 512);
     let labels = t.contract().class_names.clone();
-    let s = score(&note_events(&notes, rate as f64), &truth_events(&truth, &labels), 0.005);
+    let s = score(
+        &note_events(&notes, rate as f64),
+        &truth_events(&truth, &labels),
+        0.005,
+    );
     assert!(
         s.f_measure() >= MIN_F_5MS,
         "F at ±5 ms = {:.3} ({s:?}), want >= {MIN_F_5MS}",
@@ -51,7 +55,11 @@ fn every_supported_rate() {
         let notes = run(&mut t, &y, 1000);
         assert!(notes.iter().all(|n| (n.sample as usize) < y.len()));
         let labels = t.contract().class_names.clone();
-        let s = score(&note_events(&notes, r as f64), &truth_events(&truth, &labels), 0.005);
+        let s = score(
+            &note_events(&notes, r as f64),
+            &truth_events(&truth, &labels),
+            0.005,
+        );
         assert!(
             s.f_measure() >= MIN_F_5MS,
             "{r} Hz: F at ±5 ms = {:.3} ({s:?})",
@@ -65,7 +73,10 @@ fn every_supported_rate() {
         })
         .err()
         .expect("unsupported rate refused");
-        assert!(matches!(err, EngineError::UnsupportedSampleRate { .. }), "{err}");
+        assert!(
+            matches!(err, EngineError::UnsupportedSampleRate { .. }),
+            "{err}"
+        );
     }
 }
 
@@ -76,7 +87,11 @@ fn silence_gives_no_notes() {
     assert!(notes.is_empty(), "{notes:?}");
     let mut acts = Vec::new();
     t.drain_activations(&mut acts);
-    assert!(acts.len() > 900, "one activation frame per hop: {}", acts.len());
+    assert!(
+        acts.len() > 900,
+        "one activation frame per hop: {}",
+        acts.len()
+    );
 }
 
 #[test]
@@ -99,9 +114,14 @@ fn nan_inf_is_silence_and_the_stream_recovers() {
     let reference = run(&mut t, &clean, 512);
     t.reset();
     let notes = run(&mut t, &garbage, 512);
-    assert!(notes.iter().all(|n| n.sample as usize >= gap - rate as usize / 100));
+    assert!(notes
+        .iter()
+        .all(|n| n.sample as usize >= gap - rate as usize / 100));
     assert_eq!(notes, reference, "garbage must act exactly like silence");
-    assert!(!notes.is_empty(), "the stream recovered and found the drums");
+    assert!(
+        !notes.is_empty(),
+        "the stream recovered and found the drums"
+    );
     // Huge finite values are clamped, do not poison the model, and the stream recovers too.
     t.reset();
     let mut loud = clean.clone();
@@ -109,8 +129,16 @@ fn nan_inf_is_silence_and_the_stream_recovers() {
         *s = 1e30;
     }
     let after = run(&mut t, &loud, 512);
-    let late: Vec<_> = after.iter().filter(|n| n.sample as usize >= gap).copied().collect();
-    let late_ref: Vec<_> = reference.iter().filter(|n| n.sample as usize >= gap).copied().collect();
+    let late: Vec<_> = after
+        .iter()
+        .filter(|n| n.sample as usize >= gap)
+        .copied()
+        .collect();
+    let late_ref: Vec<_> = reference
+        .iter()
+        .filter(|n| n.sample as usize >= gap)
+        .copied()
+        .collect();
     assert_eq!(late.len(), late_ref.len());
 }
 
@@ -149,14 +177,34 @@ fn class_settings_and_sensitivity() {
     let all = run(&mut t, &x, 512);
     let kick = t.contract().class_index("kick").unwrap();
     t.reset();
-    t.set_class_settings(kick, ClassSettings { enabled: false, ..*t.class_settings(kick) });
+    t.set_class_settings(
+        kick,
+        ClassSettings {
+            enabled: false,
+            ..*t.class_settings(kick)
+        },
+    );
     let no_kick = run(&mut t, &x, 512);
     assert!(no_kick.iter().all(|n| n.class != kick));
-    assert_eq!(no_kick.len(), all.iter().filter(|n| n.class != kick).count());
+    assert_eq!(
+        no_kick.len(),
+        all.iter().filter(|n| n.class != kick).count()
+    );
     t.reset();
-    t.set_class_settings(kick, ClassSettings { enabled: true, velocity_min: 100, velocity_max: 110, ..*t.class_settings(kick) });
+    t.set_class_settings(
+        kick,
+        ClassSettings {
+            enabled: true,
+            velocity_min: 100,
+            velocity_max: 110,
+            ..*t.class_settings(kick)
+        },
+    );
     let narrow = run(&mut t, &x, 512);
-    assert!(narrow.iter().filter(|n| n.class == kick).all(|n| (100..=110).contains(&n.velocity)));
+    assert!(narrow
+        .iter()
+        .filter(|n| n.class == kick)
+        .all(|n| (100..=110).contains(&n.velocity)));
     t.reset();
     t.set_sensitivity(0.0);
     let fewer = run(&mut t, &x, 512);
@@ -195,7 +243,10 @@ fn missing_model_is_a_clear_error() {
     .expect("must fail");
     let msg = err.to_string();
     assert!(matches!(err, EngineError::ModelNotFound { .. }), "{msg}");
-    assert!(msg.contains("/nonexistent/model.onnx") && msg.contains("--model"), "{msg}");
+    assert!(
+        msg.contains("/nonexistent/model.onnx") && msg.contains("--model"),
+        "{msg}"
+    );
 }
 
 fn patched_model(from: &[u8], to: &[u8]) -> tempfile::TempPath {
@@ -214,8 +265,16 @@ fn patched_model(from: &[u8], to: &[u8]) -> tempfile::TempPath {
 #[test]
 fn invalid_contract_is_refused() {
     let cases: [(&[u8], &[u8], &str); 3] = [
-        (b"\"contract_version\": 1", b"\"contract_version\": 7", "contract_version"),
-        (b"\x0a\x12hitscribe.contract", b"\x0a\x12hitscribe.contrakt", "missing"),
+        (
+            b"\"contract_version\": 1",
+            b"\"contract_version\": 7",
+            "contract_version",
+        ),
+        (
+            b"\x0a\x12hitscribe.contract",
+            b"\x0a\x12hitscribe.contrakt",
+            "missing",
+        ),
         (b"\"hop_samples\": ", b"\"hop_sampleZ\": ", "malformed"),
     ];
     for (from, to, expect) in cases {
@@ -228,6 +287,9 @@ fn invalid_contract_is_refused() {
         .expect("invalid contract refused");
         let msg = err.to_string();
         assert!(matches!(err, EngineError::InvalidContract { .. }), "{msg}");
-        assert!(msg.contains(expect) && msg.contains("refusing model"), "{msg}");
+        assert!(
+            msg.contains(expect) && msg.contains("refusing model"),
+            "{msg}"
+        );
     }
 }

@@ -55,7 +55,9 @@ pub fn run(root: &Path) -> Result<()> {
     let demo = root.join("assets/loops/demo-colombo-120bpm.wav");
 
     println!("engine measurements (hitscribe bench) ...");
-    let json = sh(Command::new(&cli).current_dir(root).args(["bench", "--json"]))?;
+    let json = sh(Command::new(&cli)
+        .current_dir(root)
+        .args(["bench", "--json"]))?;
     let b: serde_json::Value = serde_json::from_str(&json).context("parsing bench JSON")?;
 
     println!("CLI throughput on a {LONG_MINUTES}-minute file ...");
@@ -114,13 +116,21 @@ pub fn run(root: &Path) -> Result<()> {
     let rows = [
         (
             "per-hop inference, median".to_string(),
-            format!("{:.3} ms ({:.1} % of the {hop_ms:.0} ms hop)", f("hop_median_ms"), 100.0 * f("hop_median_ms") / hop_ms),
+            format!(
+                "{:.3} ms ({:.1} % of the {hop_ms:.0} ms hop)",
+                f("hop_median_ms"),
+                100.0 * f("hop_median_ms") / hop_ms
+            ),
             "".to_string(),
             "`hitscribe bench --json`",
         ),
         (
             "per-hop inference, p99".to_string(),
-            format!("{:.3} ms ({:.1} % of the hop)", f("hop_p99_ms"), 100.0 * f("hop_p99_ms") / hop_ms),
+            format!(
+                "{:.3} ms ({:.1} % of the hop)",
+                f("hop_p99_ms"),
+                100.0 * f("hop_p99_ms") / hop_ms
+            ),
             "< 25 % of the hop".to_string(),
             "`hitscribe bench --json`",
         ),

@@ -57,17 +57,31 @@ fn fetch_ort(gpu: bool, force: bool) -> Result<()> {
     let lib = dest.join(format!("libonnxruntime.so.{ORT_VERSION}"));
     let cuda_lib = dest.join("libonnxruntime_providers_cuda.so");
     if lib.is_file() && !force && (!gpu || cuda_lib.is_file()) {
-        println!("ONNX Runtime already in {} (use --force to refetch)", lib.display());
+        println!(
+            "ONNX Runtime already in {} (use --force to refetch)",
+            lib.display()
+        );
         return Ok(());
     }
-    let package = if gpu { "onnxruntime-gpu" } else { "onnxruntime" };
+    let package = if gpu {
+        "onnxruntime-gpu"
+    } else {
+        "onnxruntime"
+    };
     let tmp = root.join("target/ort-download");
     let _ = std::fs::remove_dir_all(&tmp);
     std::fs::create_dir_all(&tmp)?;
     std::fs::create_dir_all(&dest)?;
     println!("downloading {package}=={ORT_VERSION} from PyPI with pip ...");
     let status = Command::new("python3")
-        .args(["-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--quiet"])
+        .args([
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--only-binary=:all:",
+            "--quiet",
+        ])
         .arg(format!("{package}=={ORT_VERSION}"))
         .arg("-d")
         .arg(&tmp)
@@ -119,7 +133,9 @@ if n == 0:
 fn copy_runtime_into_bundles(root: &Path, _release: bool) -> Result<()> {
     let bundled = root.join("target/bundled");
     let lib = root.join(format!("runtime/libonnxruntime.so.{ORT_VERSION}"));
-    let model = root.join("assets/models").join(hitscribe_engine::model::MODEL_FILE);
+    let model = root
+        .join("assets/models")
+        .join(hitscribe_engine::model::MODEL_FILE);
     let mut dirs = vec![bundled.clone()];
     if let Ok(entries) = std::fs::read_dir(&bundled) {
         for e in entries.flatten() {
@@ -134,7 +150,11 @@ fn copy_runtime_into_bundles(root: &Path, _release: bool) -> Result<()> {
             if f.is_file() {
                 std::fs::copy(f, d.join(f.file_name().expect("file")))?;
             } else {
-                eprintln!("note: {} not found; not copied into {}", f.display(), d.display());
+                eprintln!(
+                    "note: {} not found; not copied into {}",
+                    f.display(),
+                    d.display()
+                );
             }
         }
     }

@@ -62,7 +62,10 @@ fn load_one_shot(path: &Path) -> Result<Vec<f32>> {
         let mut r = StreamResampler::new(audio.sample_rate, RATE)?;
         let delay = r.delay_out();
         let mut out = Vec::new();
-        mono.extend(std::iter::repeat_n(0.0, r.chunk_in() * 2 + audio.sample_rate as usize / 10));
+        mono.extend(std::iter::repeat_n(
+            0.0,
+            r.chunk_in() * 2 + audio.sample_rate as usize / 10,
+        ));
         r.push(&mono, &mut |x| out.extend_from_slice(x));
         mono = out.split_off(delay.min(out.len()));
     }
@@ -71,7 +74,10 @@ fn load_one_shot(path: &Path) -> Result<Vec<f32>> {
     if peak <= 0.0 {
         bail!("{} is silent", path.display());
     }
-    let start = mono.iter().position(|x| x.abs() >= 0.01 * peak).unwrap_or(0);
+    let start = mono
+        .iter()
+        .position(|x| x.abs() >= 0.01 * peak)
+        .unwrap_or(0);
     let mut shot = mono.split_off(start);
     for x in &mut shot {
         *x /= peak;
@@ -85,7 +91,10 @@ pub fn render_demo(root: &Path) -> Result<()> {
     let validation = root.join("model/VALIDATION_KITS.txt");
     if let Ok(v) = std::fs::read_to_string(&validation) {
         if !v.lines().any(|l| l.trim() == KIT) {
-            bail!("{KIT} is not listed in {}; pick a held-out kit", validation.display());
+            bail!(
+                "{KIT} is not listed in {}; pick a held-out kit",
+                validation.display()
+            );
         }
     }
     let shots: Vec<Vec<f32>> = SAMPLES
@@ -103,7 +112,13 @@ pub fn render_demo(root: &Path) -> Result<()> {
         for (m, s) in mix[at.min(n)..].iter_mut().zip(&shots[class]) {
             *m += gain * s;
         }
-        writeln!(tsv, "{:.6}\t{}\t{}", at as f64 / RATE as f64, SAMPLES[class].0, vel)?;
+        writeln!(
+            tsv,
+            "{:.6}\t{}\t{}",
+            at as f64 / RATE as f64,
+            SAMPLES[class].0,
+            vel
+        )?;
     }
     let peak = mix.iter().fold(0f32, |m, x| m.max(x.abs()));
     if peak > 0.95 {
@@ -126,6 +141,10 @@ pub fn render_demo(root: &Path) -> Result<()> {
     }
     w.finalize()?;
     std::fs::write(dir.join("demo-colombo-120bpm.tsv"), tsv)?;
-    println!("wrote {} and its .tsv ({} notes)", wav.display(), pattern().len());
+    println!(
+        "wrote {} and its .tsv ({} notes)",
+        wav.display(),
+        pattern().len()
+    );
     Ok(())
 }

@@ -9,7 +9,10 @@ use hitscribe_engine::{DeviceRequest, DrumNote, EngineConfig, Transcriber};
 
 /// Repository root.
 pub fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 /// The ONE place tests find the model: the shipped `assets/models/hitscribe-causal-v1.onnx`
@@ -46,7 +49,11 @@ pub fn demo() -> (Vec<f32>, u32, Vec<(f64, String, u8)>) {
         .lines()
         .map(|l| {
             let f: Vec<&str> = l.split('\t').collect();
-            (f[0].parse().unwrap(), f[1].to_string(), f[2].parse().unwrap())
+            (
+                f[0].parse().unwrap(),
+                f[1].to_string(),
+                f[2].parse().unwrap(),
+            )
         })
         .collect();
     (a.samples, a.sample_rate, truth)
