@@ -13,9 +13,10 @@ use std::time::{Duration, Instant};
 use clack_extensions::latency::PluginLatency;
 use clack_extensions::render::{PluginRender, RenderMode};
 use clack_extensions::state::PluginState;
-use clack_host::events::event_types::{NoteOffEvent, NoteOnEvent};
-use clack_host::events::Match;
+use clack_host::events::event_types::{NoteOffEvent, NoteOnEvent, TransportEvent, TransportFlags};
+use clack_host::events::{EventFlags, EventHeader, Match};
 use clack_host::prelude::*;
+use clack_host::utils::{BeatTime, SecondsTime};
 
 /// Path of the CLAP bundle under test.
 pub fn clap_path() -> PathBuf {
@@ -92,6 +93,25 @@ pub struct RunConfig {
     pub load_state: Option<Vec<u8>>,
     /// Extra silent samples appended so the latency tail comes out.
     pub tail: usize,
+    /// Send a playing host transport (seconds timeline, 120 BPM, 4/4) starting at this song
+    /// position in seconds; `None` = no transport information at all.
+    pub transport_start_s: Option<f64>,
+}
+
+impl RunConfig {
+    /// Offline rendering at `sample_rate` with the given block sizes (max 8192), 0.5 s tail.
+    pub fn offline(sample_rate: f64, blocks: Vec<u32>) -> Self {
+        Self {
+            sample_rate,
+            blocks,
+            max_block: 8192,
+            offline: true,
+            paced: false,
+            load_state: None,
+            tail: (sample_rate / 2.0) as usize,
+            transport_start_s: None,
+        }
+    }
 }
 
 /// Everything observed while running the plugin.
@@ -162,7 +182,7 @@ pub fn run_plugin(input: &[f32], cfg: &RunConfig) -> RunResult {
             .plugin_handle()
             .get_extension()
             .expect("state extension");
-        ext.load(&mut instance.plugin_handle(), &mut state.as_slice())
+        ext.load(&instance.plugin_handle(), &mut state.as_slice())
             .expect("state load");
     }
     let render: PluginRender = instance
@@ -175,7 +195,7 @@ pub fn run_plugin(input: &[f32], cfg: &RunConfig) -> RunResult {
         RenderMode::Realtime
     };
     render
-        .set(&mut instance.plugin_handle(), mode)
+        .set(&instance.plugin_handle(), mode)
         .expect("render mode");
 
     let audio_config = PluginAudioConfiguration {
@@ -191,7 +211,7 @@ pub fn run_plugin(input: &[f32], cfg: &RunConfig) -> RunResult {
         .plugin_handle()
         .get_extension()
         .expect("latency extension");
-    let latency = latency_ext.get(&mut instance.plugin_handle());
+    let latency = latency_ext.get(&instance.plugin_handle());
 
     let total = input.len() + cfg.tail;
     let signal: Vec<f32> = input
@@ -223,8 +243,8 @@ pub fn run_plugin(input: &[f32], cfg: &RunConfig) -> RunResult {
             .min(cfg.max_block as usize)
             .min(total - pos);
         bi += 1;
-        for c in 0..2 {
-            in_bufs[c][..b].copy_from_slice(&signal[pos..pos + b]);
+        for buf in &mut in_bufs {
+            buf[..b].copy_from_slice(&signal[pos..pos + b]);
         }
         out_events.clear();
         {
@@ -244,6 +264,25 @@ pub fn run_plugin(input: &[f32], cfg: &RunConfig) -> RunResult {
                     [&mut ol[..b], &mut or[..b]].into_iter(),
                 ),
             }]);
+            let transport = cfg.transport_start_s.map(|t0| TransportEvent {
+                header: EventHeader::new_core(0, EventFlags::empty()),
+                flags: TransportFlags::IS_PLAYING
+                    | TransportFlags::HAS_SECONDS_TIMELINE
+                    | TransportFlags::HAS_TEMPO
+                    | TransportFlags::HAS_TIME_SIGNATURE,
+                song_pos_beats: BeatTime::from_int(0),
+                song_pos_seconds: SecondsTime::from_float(t0 + pos as f64 / cfg.sample_rate),
+                tempo: 120.0,
+                tempo_inc: 0.0,
+                loop_start_beats: BeatTime::from_int(0),
+                loop_end_beats: BeatTime::from_int(0),
+                loop_start_seconds: SecondsTime::from_int(0),
+                loop_end_seconds: SecondsTime::from_int(0),
+                bar_start: BeatTime::from_int(0),
+                bar_number: 0,
+                time_signature_numerator: 4,
+                time_signature_denominator: 4,
+            });
             processor
                 .process(
                     &input_audio,
@@ -251,12 +290,12 @@ pub fn run_plugin(input: &[f32], cfg: &RunConfig) -> RunResult {
                     &in_events.as_input(),
                     &mut out_events.as_output(),
                     Some(pos as u64),
-                    None,
+                    transport.as_ref(),
                 )
                 .expect("process");
         }
-        for c in 0..2 {
-            out[c][pos..pos + b].copy_from_slice(&out_bufs[c][..b]);
+        for (o, buf) in out.iter_mut().zip(&out_bufs) {
+            o[pos..pos + b].copy_from_slice(&buf[..b]);
         }
         for e in out_events.iter() {
             if let Some(on) = e.as_event::<NoteOnEvent>() {
@@ -285,7 +324,7 @@ pub fn run_plugin(input: &[f32], cfg: &RunConfig) -> RunResult {
         .expect("state extension");
     let mut saved_state = Vec::new();
     state_ext
-        .save(&mut instance.plugin_handle(), &mut saved_state)
+        .save(&instance.plugin_handle(), &mut saved_state)
         .expect("state save");
     drop(instance);
     RunResult {
@@ -445,4 +484,12 @@ pub fn state_blob(state: &serde_json::Value) -> Vec<u8> {
     let mut blob = (json.len() as u64).to_le_bytes().to_vec();
     blob.extend_from_slice(&json);
     blob
+}
+
+/// True if the bundle was built with nice-plug's allocation checker (`assert_process_allocs`):
+/// the checker's code is linked into the binary.
+pub fn bundle_has_allocation_checker() -> bool {
+    let bytes = std::fs::read(clap_path()).expect("read bundle");
+    let needle = b"nice_assert_no_alloc";
+    bytes.windows(needle.len()).any(|w| w == needle)
 }

@@ -82,6 +82,7 @@ fn offline_random_blocks_44k_and_48k_match_engine() {
             paced: false,
             load_state: None,
             tail: 24000,
+            transport_start_s: None,
         };
         let run = run_plugin(&mono, &cfg);
         assert_matches_engine(&run, sr, cfg.max_block, &mono);
@@ -107,6 +108,7 @@ fn offline_block_sizes_1_and_8192_give_identical_notes() {
                 paced: false,
                 load_state: None,
                 tail: 24000,
+                transport_start_s: None,
             },
         )
     };
@@ -130,6 +132,7 @@ fn realtime_paced_equals_offline() {
         paced,
         load_state: None,
         tail: 22050,
+        transport_start_s: None,
     };
     let rt = run_plugin(&mono, &mk(false, true));
     let off = run_plugin(&mono, &mk(true, false));
@@ -154,6 +157,7 @@ fn state_round_trip_keeps_params_and_capture() {
         paced: false,
         load_state: None,
         tail: 24000,
+        transport_start_s: None,
     };
     let first = run_plugin(&mono, &cfg);
     let mut state = state_json(&first.saved_state);
@@ -218,6 +222,7 @@ fn bad_input_nan_silence_and_192k() {
                 paced: false,
                 load_state: None,
                 tail: 4096,
+                transport_start_s: None,
             },
         );
         assert!(run.latency > 0, "engine runs at {sr} Hz");
@@ -245,6 +250,7 @@ fn bad_input_nan_silence_and_192k() {
             paced: false,
             load_state: None,
             tail: 96000,
+            transport_start_s: None,
         },
     );
     assert!(run.output[0][1000..1100].iter().all(|x| x.is_nan()));
@@ -258,4 +264,75 @@ fn bad_input_nan_silence_and_192k() {
         .map(|x| if x.is_finite() { *x } else { 0.0 })
         .collect();
     assert_matches_engine(&run, sr, 8192, &sanitized);
+}
+
+#[test]
+fn bundle_is_built_with_the_allocation_checker() {
+    // Every test in this binary runs the audio thread under nice-plug's `assert_process_allocs`
+    // (an allocation aborts the process); make sure the checker is really in the bundle.
+    assert!(
+        bundle_has_allocation_checker(),
+        "build the bundle with scripts/test-plugin.sh (debug + assert_process_allocs)"
+    );
+}
+
+#[test]
+fn realtime_back_to_back_counts_late_notes_but_never_sends_early() {
+    use_baseline();
+    // Real-time mode with process calls far faster than real time: the worker cannot keep up, so
+    // notes come late. They must never come early, keep their order, keys and velocities.
+    let sr = 48000.0;
+    let mono = render_drum_loop(sr, 2);
+    let cfg = RunConfig {
+        offline: false,
+        max_block: 64,
+        ..RunConfig::offline(sr, vec![64])
+    };
+    let run = run_plugin(&mono, &cfg);
+    let (reference, _) = engine_reference(&mono, sr);
+    let ons = run.note_ons();
+    assert!(ons.len() <= reference.len());
+    for (got, want) in ons.iter().zip(&reference) {
+        assert_eq!(got.key, DEFAULT_KEYS[want.class]);
+        assert_eq!((got.velocity * 127.0).round() as u8, want.velocity);
+        assert!(
+            got.time + 48 >= want.sample + run.latency as u64,
+            "a note may be late, never early: {} vs {}",
+            got.time,
+            want.sample + run.latency as u64
+        );
+    }
+    assert!(run.events.windows(2).all(|w| w[0].time <= w[1].time));
+}
+
+#[test]
+fn capture_uses_host_transport_minus_latency() {
+    use_baseline();
+    let sr = 44100.0;
+    let mono = render_drum_loop(sr, 1);
+    let start_s = 10.0;
+    let cfg = RunConfig {
+        transport_start_s: Some(start_s),
+        ..RunConfig::offline(sr, vec![300, 4096, 17])
+    };
+    let run = run_plugin(&mono, &cfg);
+    let state = state_json(&run.saved_state);
+    let capture: serde_json::Value =
+        serde_json::from_str(state["fields"]["capture"].as_str().unwrap()).unwrap();
+    assert_eq!(capture["sample_rate"], 44100.0);
+    let notes = capture["notes"].as_array().unwrap();
+    let (reference, _) = engine_reference(&mono, sr);
+    assert_eq!(notes.len(), reference.len());
+    let offset = (start_s * sr) as i64;
+    for (c, r) in notes.iter().zip(&reference) {
+        assert_eq!(c["on_transport"], true);
+        let t = c["timeline_sample"].as_i64().unwrap();
+        assert!(
+            (t - (offset + r.sample as i64)).abs() <= 44,
+            "capture {t} vs source position {}",
+            offset + r.sample as i64
+        );
+        assert_eq!(c["drum"].as_u64().unwrap() as usize, r.class);
+        assert_eq!(c["velocity"].as_u64().unwrap() as u8, r.velocity);
+    }
 }

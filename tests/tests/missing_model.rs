@@ -33,6 +33,7 @@ fn missing_model_passes_audio_without_notes_and_reports_error() {
             paced: false,
             load_state: Some(state_blob(&state)),
             tail: 4800,
+            transport_start_s: None,
         },
     );
     assert_eq!(&run.output[0][..mono.len()], &mono[..], "audio passes");
