@@ -94,7 +94,9 @@ pub fn export_capture<'a>(
 /// The SMF bytes for `notes` (times in seconds from file start) at `bpm`.
 pub fn smf_bytes(notes: &[CaptureNote], bpm: f64) -> Vec<u8> {
     use midly::num::{u4, u7, u15, u24, u28};
-    use midly::{Format, Header, MetaMessage, MidiMessage, Smf, Timing, TrackEvent, TrackEventKind};
+    use midly::{
+        Format, Header, MetaMessage, MidiMessage, Smf, Timing, TrackEvent, TrackEventKind,
+    };
 
     // (tick, is_on, key, vel); offs sort before ons at the same tick
     let mut evs: Vec<(u32, bool, u8, u8)> = Vec::with_capacity(notes.len() * 2);
@@ -149,7 +151,8 @@ pub fn smf_bytes(notes: &[CaptureNote], bpm: f64) -> Vec<u8> {
         tracks: vec![track],
     };
     let mut out = Vec::new();
-    smf.write_std(&mut out).expect("writing to a Vec cannot fail");
+    smf.write_std(&mut out)
+        .expect("writing to a Vec cannot fail");
     out
 }
 

@@ -397,7 +397,7 @@ pub fn grid_lines(
     (first..=last)
         .map(|k| {
             let beat = k.unsigned_abs() * group;
-            (k as f64 * step, beat % major_every == 0)
+            (k as f64 * step, beat.is_multiple_of(major_every))
         })
         .collect()
 }
