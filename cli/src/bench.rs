@@ -94,17 +94,23 @@ pub fn run(json: bool, e: &EngineArgs) -> Result<()> {
     let mut out = FrameOutput::default();
     let n_hops = 3000;
     let mut times = Vec::with_capacity(n_hops);
+    let mut cpu_times = Vec::with_capacity(n_hops);
     for i in 0..(n_hops + 50) {
         let off = (i * hop) % (at_model.len() - hop);
+        let c0 = thread_cpu_s();
         let t0 = std::time::Instant::now();
         model.step(&at_model[off..off + hop], &mut out)?;
         if i >= 50 {
             times.push(t0.elapsed().as_secs_f64() * 1e3);
+            cpu_times.push((thread_cpu_s() - c0) * 1e3);
         }
     }
     times.sort_by(f64::total_cmp);
+    cpu_times.sort_by(f64::total_cmp);
     let median = times[times.len() / 2];
     let p99 = times[times.len() * 99 / 100];
+    let cpu_median = cpu_times[cpu_times.len() / 2];
+    let cpu_p99 = cpu_times[cpu_times.len() * 99 / 100];
     let hop_ms = hop as f64 * 1000.0 / contract.sample_rate as f64;
     drop(model);
 
@@ -133,6 +139,8 @@ pub fn run(json: bool, e: &EngineArgs) -> Result<()> {
         "hop_ms": hop_ms,
         "hop_median_ms": median,
         "hop_p99_ms": p99,
+        "hop_cpu_median_ms": cpu_median,
+        "hop_cpu_p99_ms": cpu_p99,
         "engine_cpu_percent_48k": engine_cpu,
         "baseline_cpu_percent_48k": base_cpu,
         "neural_f": neural_f,
