@@ -4,6 +4,8 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
+use hitscribe_engine::midi_file::{self, MidiNote, MidiOptions};
+
 use super::host::CaptureNote;
 use super::piano_roll_model::{RangeSelection, select_notes};
 
@@ -11,11 +13,10 @@ use super::piano_roll_model::{RangeSelection, select_notes};
 pub const PPQ: u16 = 480;
 /// Tempo used when the host gives none.
 pub const DEFAULT_BPM: f64 = 120.0;
-/// Length of every exported drum note, in seconds (drum notes are one-shots; 50 ms is enough
-/// for samplers that need a NoteOff and short enough not to overlap 16ths at 200 BPM).
-pub const NOTE_LEN_S: f64 = 0.05;
+/// Length of every exported drum note in ticks (one-shots: a 32nd note at [`PPQ`]).
+pub const NOTE_TICKS: u32 = 60;
 /// MIDI channel of the GM drum kit (channel 10, 0-based 9).
-pub const DRUM_CHANNEL: u8 = 9;
+pub const DRUM_CHANNEL: u8 = midi_file::GM_DRUM_CHANNEL;
 
 /// What an export produced.
 #[derive(Debug, Clone, PartialEq)]
@@ -77,13 +78,13 @@ pub fn export_capture<'a>(
         // Keep the capture timeline as-is but never write negative times.
         sel.retain(|n| n.time_s >= 0.0);
     }
-    let bytes = smf_bytes(&sel, bpm);
+    let bytes = smf_bytes(&sel, bpm)?;
     if let Some(dir) = path.parent()
         && !dir.as_os_str().is_empty()
     {
         std::fs::create_dir_all(dir)?;
     }
-    std::fs::write(path, bytes)?;
+    midi_file::write_atomic(path, &bytes).map_err(|e| io::Error::other(e.to_string()))?;
     Ok(ExportResult {
         path: path.to_path_buf(),
         notes: sel.len(),
@@ -91,69 +92,24 @@ pub fn export_capture<'a>(
     })
 }
 
-/// The SMF bytes for `notes` (times in seconds from file start) at `bpm`.
-pub fn smf_bytes(notes: &[CaptureNote], bpm: f64) -> Vec<u8> {
-    use midly::num::{u4, u7, u15, u24, u28};
-    use midly::{
-        Format, Header, MetaMessage, MidiMessage, Smf, Timing, TrackEvent, TrackEventKind,
+/// The SMF bytes for `notes` (times in seconds from file start) at `bpm`, written by the
+/// engine's `midi_file` module (format 0, track "Hitscribe drums", tempo meta, GM drum channel).
+pub fn smf_bytes(notes: &[CaptureNote], bpm: f64) -> io::Result<Vec<u8>> {
+    let midi: Vec<MidiNote> = notes
+        .iter()
+        .map(|n| MidiNote {
+            time: n.time_s.max(0.0),
+            key: n.key.min(127),
+            velocity: n.velocity.clamp(1, 127),
+            channel: DRUM_CHANNEL,
+        })
+        .collect();
+    let opt = MidiOptions {
+        bpm,
+        ppq: PPQ,
+        note_ticks: NOTE_TICKS,
     };
-
-    // (tick, is_on, key, vel); offs sort before ons at the same tick
-    let mut evs: Vec<(u32, bool, u8, u8)> = Vec::with_capacity(notes.len() * 2);
-    for n in notes {
-        let on = seconds_to_ticks(n.time_s, bpm);
-        let off = seconds_to_ticks(n.time_s + NOTE_LEN_S, bpm).max(on + 1);
-        evs.push((on, true, n.key.min(127), n.velocity.clamp(1, 127)));
-        evs.push((off, false, n.key.min(127), 0));
-    }
-    evs.sort_by_key(|&(t, on, key, _)| (t, on, key));
-
-    let us_per_q = (60_000_000.0 / bpm).round().clamp(1.0, 16_777_215.0) as u32;
-    let mut track: Vec<TrackEvent> = vec![
-        TrackEvent {
-            delta: u28::new(0),
-            kind: TrackEventKind::Meta(MetaMessage::TrackName(b"Hitscribe drums")),
-        },
-        TrackEvent {
-            delta: u28::new(0),
-            kind: TrackEventKind::Meta(MetaMessage::Tempo(u24::new(us_per_q))),
-        },
-    ];
-    let mut last = 0u32;
-    let ch = u4::new(DRUM_CHANNEL);
-    for (t, on, key, vel) in evs {
-        let message = if on {
-            MidiMessage::NoteOn {
-                key: u7::new(key),
-                vel: u7::new(vel),
-            }
-        } else {
-            MidiMessage::NoteOff {
-                key: u7::new(key),
-                vel: u7::new(0),
-            }
-        };
-        track.push(TrackEvent {
-            delta: u28::new(t - last),
-            kind: TrackEventKind::Midi {
-                channel: ch,
-                message,
-            },
-        });
-        last = t;
-    }
-    track.push(TrackEvent {
-        delta: u28::new(0),
-        kind: TrackEventKind::Meta(MetaMessage::EndOfTrack),
-    });
-    let smf = Smf {
-        header: Header::new(Format::SingleTrack, Timing::Metrical(u15::new(PPQ))),
-        tracks: vec![track],
-    };
-    let mut out = Vec::new();
-    smf.write_std(&mut out)
-        .expect("writing to a Vec cannot fail");
-    out
+    midi_file::to_bytes(&midi, &opt).map_err(io::Error::other)
 }
 
 #[cfg(test)]
@@ -215,6 +171,9 @@ mod tests {
         assert_eq!(r.bpm, bpm);
         let (back, file_bpm) = read_back(&std::fs::read(&path).unwrap());
         assert!((file_bpm - bpm).abs() < 1e-3);
+        // the engine's reader agrees
+        let eng = midi_file::read_smf(&path).unwrap();
+        assert_eq!(eng.len(), notes.len());
         assert_eq!(back.len(), notes.len());
         let tick_s = ticks_to_seconds(1, bpm);
         for (n, b) in notes.iter().zip(&back) {
@@ -262,7 +221,7 @@ mod tests {
                 velocity: 64,
             },
         ];
-        let (back, _) = read_back(&smf_bytes(&notes, 120.0));
+        let (back, _) = read_back(&smf_bytes(&notes, 120.0).unwrap());
         assert_eq!(back.len(), 2);
     }
 }

@@ -94,6 +94,12 @@ pub trait EditorHost: Send + Sync + 'static {
     fn transport(&self) -> TransportInfo;
     /// Current engine status.
     fn status(&self) -> StatusInfo;
+    /// Factor from a lane's threshold parameter to the threshold the engine applies (the global
+    /// sensitivity scales all thresholds: `2^((0.5 - sensitivity) * 2)`). The curve's threshold
+    /// line and the preview use `param * scale`, clamped to 0.01..0.99.
+    fn threshold_scale(&self) -> f32 {
+        1.0
+    }
     /// Retrigger (hold) time of a lane in milliseconds, used by the threshold preview.
     fn retrigger_ms(&self, lane: usize) -> f32 {
         let _ = lane;

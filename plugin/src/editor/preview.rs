@@ -38,6 +38,17 @@ impl PeakPicker for LocalPeakPicker {
     }
 }
 
+/// The engine's offline picker (`hitscribe_engine::peaks::pick_peaks`, same rules as its
+/// streaming picker), so the preview matches what the engine will do.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EnginePeakPicker;
+
+impl PeakPicker for EnginePeakPicker {
+    fn pick(&self, onset: &[f32], threshold: f32, min_gap_frames: usize, out: &mut Vec<usize>) {
+        hitscribe_engine::peaks::pick_peaks(onset, threshold, min_gap_frames, out);
+    }
+}
+
 /// One note in a preview: its frame index, time and activation peak height.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PreviewNote {
@@ -60,8 +71,8 @@ pub struct PreviewDiff {
     pub kept: usize,
 }
 
-/// The retrigger gap in frames for `retrigger_ms` at the frame spacing of `times`
-/// (median spacing; 1 frame when unknown).
+/// The retrigger gap in frames for `retrigger_ms` at the frame spacing of `times` (median
+/// spacing), rounded like the engine's `retrigger_frames`; at least 1.
 pub fn gap_frames(times: &[f64], retrigger_ms: f32) -> usize {
     if times.len() < 2 {
         return 1;
@@ -72,7 +83,7 @@ pub fn gap_frames(times: &[f64], retrigger_ms: f32) -> usize {
     if hop <= 0.0 {
         return 1;
     }
-    ((retrigger_ms as f64 / 1000.0 / hop).ceil() as usize).max(1)
+    ((retrigger_ms as f64 / 1000.0 / hop).round() as usize).max(1)
 }
 
 /// Compares the picks at `current` and `proposed` thresholds on one lane's curve.
@@ -193,6 +204,18 @@ mod tests {
         assert_eq!(d.added.iter().map(|n| n.frame).collect::<Vec<_>>(), [6, 14]);
         assert_eq!(d.dropped.iter().map(|n| n.frame).collect::<Vec<_>>(), [16]);
         assert_eq!(d.kept, 2);
+    }
+
+    #[test]
+    fn engine_picker_preview() {
+        let (times, onset) = curve();
+        let d = preview_threshold(&EnginePeakPicker, &times, &onset, 0.5, 0.25, 1);
+        assert!(d.dropped.is_empty());
+        assert!(d.added.iter().any(|n| n.frame == 6));
+        assert!(d.added.iter().any(|n| n.frame == 14));
+        let d = preview_threshold(&EnginePeakPicker, &times, &onset, 0.5, 0.75, 1);
+        assert!(d.added.is_empty());
+        assert!(d.dropped.iter().any(|n| n.frame == 10));
     }
 
     #[test]

@@ -14,7 +14,7 @@ use super::piano_roll_model::{
     CaptureMirror, LaneLayout, RangeSelection, ViewState, grid_lines, hit_test, velocity_to_height,
     velocity_to_rgb,
 };
-use super::preview::{LocalPeakPicker, PreviewDiff, gap_frames, preview_threshold};
+use super::preview::{EnginePeakPicker, PreviewDiff, gap_frames, preview_threshold};
 
 /// Seconds of capture the editor keeps (and the piano roll can scroll back through).
 pub const KEEP_SECONDS: f64 = 600.0;
@@ -80,6 +80,7 @@ pub struct EditorUi {
     transport: TransportInfo,
     status: StatusInfo,
     retrigger_ms: Vec<f32>,
+    threshold_scale: f32,
 }
 
 impl EditorUi {
@@ -102,6 +103,7 @@ impl EditorUi {
             transport: TransportInfo::default(),
             status: StatusInfo::default(),
             retrigger_ms: Vec::new(),
+            threshold_scale: 1.0,
         }
     }
 
@@ -150,6 +152,12 @@ impl EditorUi {
         }
         self.transport = host.transport();
         self.status = host.status();
+        let scale = host.threshold_scale();
+        self.threshold_scale = if scale.is_finite() && scale > 0.0 {
+            scale
+        } else {
+            1.0
+        };
         self.retrigger_ms.clear();
         self.retrigger_ms
             .extend((0..self.lanes.len()).map(|l| host.retrigger_ms(l)));
@@ -465,7 +473,8 @@ impl EditorUi {
             if let Some(g) = &mut self.gesture {
                 let (top, bottom) = layout.lane_span(g.lane);
                 let s_top = top + notes_h;
-                let v = (1.0 - (p.y - s_top) / (bottom - s_top)).clamp(0.0, 1.0);
+                let eff = (1.0 - (p.y - s_top) / (bottom - s_top)).clamp(0.0, 1.0);
+                let v = (eff / self.threshold_scale).clamp(0.0, 1.0);
                 if v != g.value {
                     g.value = v;
                     params.set(g.lane, v);
@@ -633,7 +642,7 @@ impl EditorUi {
                 .map(|g| g.value)
                 .or(live);
             if let Some(th) = shown {
-                let y = strip_rect.bottom() - th * strip_rect.height();
+                let y = strip_rect.bottom() - self.effective(th) * strip_rect.height();
                 painter.line_segment(
                     [
                         Pos2::new(strip_rect.left(), y),
@@ -643,7 +652,7 @@ impl EditorUi {
                 );
             }
             if let Some(g) = self.gesture.filter(|g| g.lane == lane) {
-                let y = strip_rect.bottom() - g.start * strip_rect.height();
+                let y = strip_rect.bottom() - self.effective(g.start) * strip_rect.height();
                 painter.line_segment(
                     [
                         Pos2::new(strip_rect.left(), y),
@@ -755,6 +764,11 @@ impl EditorUi {
         ui.allocate_rect(full, Sense::hover());
     }
 
+    /// The threshold the engine applies for parameter value `raw`.
+    fn effective(&self, raw: f32) -> f32 {
+        (raw * self.threshold_scale).clamp(0.01, 0.99)
+    }
+
     fn update_preview(&mut self) {
         let Some(g) = self.gesture else {
             self.preview = None;
@@ -778,7 +792,14 @@ impl EditorUi {
             .collect();
         let retrigger = self.retrigger_ms.get(g.lane).copied().unwrap_or(40.0);
         let gap = gap_frames(&times, retrigger);
-        let diff = preview_threshold(&LocalPeakPicker, &times, &onset, g.start, g.value, gap);
+        let diff = preview_threshold(
+            &EnginePeakPicker,
+            &times,
+            &onset,
+            self.effective(g.start),
+            self.effective(g.value),
+            gap,
+        );
         self.preview = Some(PreviewCache {
             lane: g.lane,
             current: g.start,
