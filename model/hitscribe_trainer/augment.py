@@ -11,8 +11,7 @@ _PINK_B = np.array([0.049922035, -0.095993537, 0.050612699, -0.004408786])
 _PINK_A = np.array([1.0, -2.494956002, 2.017265875, -0.522189400])
 
 
-def _biquad(kind: str, f0: float, gain_db: float, q: float, sr: int
-            ) -> tuple[np.ndarray, np.ndarray]:
+def _biquad(kind: str, f0: float, gain_db: float, q: float, sr: int) -> tuple[np.ndarray, np.ndarray]:
     """RBJ cookbook biquad (peaking, lowshelf, highshelf)."""
     a_ = 10 ** (gain_db / 40)
     w0 = 2 * np.pi * f0 / sr
@@ -24,15 +23,19 @@ def _biquad(kind: str, f0: float, gain_db: float, q: float, sr: int
     else:
         sq = 2 * np.sqrt(a_) * alpha
         if kind == "lowshelf":
-            b = [a_ * ((a_ + 1) - (a_ - 1) * cw + sq), 2 * a_ * ((a_ - 1) - (a_ + 1) * cw),
-                 a_ * ((a_ + 1) - (a_ - 1) * cw - sq)]
-            a = [(a_ + 1) + (a_ - 1) * cw + sq, -2 * ((a_ - 1) + (a_ + 1) * cw),
-                 (a_ + 1) + (a_ - 1) * cw - sq]
+            b = [
+                a_ * ((a_ + 1) - (a_ - 1) * cw + sq),
+                2 * a_ * ((a_ - 1) - (a_ + 1) * cw),
+                a_ * ((a_ + 1) - (a_ - 1) * cw - sq),
+            ]
+            a = [(a_ + 1) + (a_ - 1) * cw + sq, -2 * ((a_ - 1) + (a_ + 1) * cw), (a_ + 1) + (a_ - 1) * cw - sq]
         else:
-            b = [a_ * ((a_ + 1) + (a_ - 1) * cw + sq), -2 * a_ * ((a_ - 1) + (a_ + 1) * cw),
-                 a_ * ((a_ + 1) + (a_ - 1) * cw - sq)]
-            a = [(a_ + 1) - (a_ - 1) * cw + sq, 2 * ((a_ - 1) - (a_ + 1) * cw),
-                 (a_ + 1) - (a_ - 1) * cw - sq]
+            b = [
+                a_ * ((a_ + 1) + (a_ - 1) * cw + sq),
+                -2 * a_ * ((a_ - 1) + (a_ + 1) * cw),
+                a_ * ((a_ + 1) + (a_ - 1) * cw - sq),
+            ]
+            a = [(a_ + 1) - (a_ - 1) * cw + sq, 2 * ((a_ - 1) - (a_ + 1) * cw), (a_ + 1) - (a_ - 1) * cw - sq]
     b = np.asarray(b) / a[0]
     a = np.asarray(a) / a[0]
     return b, a
@@ -43,8 +46,7 @@ def random_eq(x: np.ndarray, rng: np.random.Generator, sr: int) -> np.ndarray:
     sos = []
     b, a = _biquad("lowshelf", rng.uniform(60, 300), rng.uniform(-9, 9), 0.707, sr)
     sos.append(np.concatenate([b, a]))
-    b, a = _biquad("highshelf", rng.uniform(2000, min(10000, sr * 0.45)), rng.uniform(-9, 9),
-                   0.707, sr)
+    b, a = _biquad("highshelf", rng.uniform(2000, min(10000, sr * 0.45)), rng.uniform(-9, 9), 0.707, sr)
     sos.append(np.concatenate([b, a]))
     for _ in range(rng.integers(1, 3)):
         f = np.exp(rng.uniform(np.log(100), np.log(min(8000, sr * 0.4))))
@@ -88,7 +90,7 @@ def room_ir(rng: np.random.Generator, sr: int, rt60: float | None = None) -> np.
         k = int(rng.uniform(0.001, 0.04) * sr)
         if k < len(ir):
             ir[k] += rng.uniform(-1, 1) * 3
-    ir /= np.sqrt(np.sum(ir ** 2)) + 1e-9
+    ir /= np.sqrt(np.sum(ir**2)) + 1e-9
     return ir.astype(np.float32)
 
 
@@ -97,8 +99,8 @@ def reverb(x: np.ndarray, rng: np.random.Generator, sr: int) -> np.ndarray:
     ir = room_ir(rng, sr)
     y = fftconvolve(x, ir)[: len(x)]
     # equal-ish loudness: scale wet to dry RMS
-    rx = float(np.sqrt(np.mean(x ** 2))) + 1e-9
-    ry = float(np.sqrt(np.mean(y ** 2))) + 1e-9
+    rx = float(np.sqrt(np.mean(x**2))) + 1e-9
+    ry = float(np.sqrt(np.mean(y**2))) + 1e-9
     return ((1 - wet) * x + wet * y * (rx / ry)).astype(np.float32)
 
 
@@ -128,17 +130,15 @@ def add_noise(x: np.ndarray, rng: np.random.Generator, sr: int) -> np.ndarray:
     else:
         f0 = 50.0 if rng.random() < 0.5 else 60.0
         t = np.arange(n) / sr
-        z = sum(rng.uniform(0.1, 1) / k * np.sin(2 * np.pi * f0 * k * t + rng.uniform(0, 6.3))
-                for k in range(1, 6))
+        z = sum(rng.uniform(0.1, 1) / k * np.sin(2 * np.pi * f0 * k * t + rng.uniform(0, 6.3)) for k in range(1, 6))
         z = z + 0.05 * rng.standard_normal(n)
     z = np.asarray(z)
-    z = z / (np.sqrt(np.mean(z ** 2)) + 1e-12)
+    z = z / (np.sqrt(np.mean(z**2)) + 1e-12)
     return (x + level * z).astype(np.float32)
 
 
 def lowpass(x: np.ndarray, rng: np.random.Generator, sr: int) -> np.ndarray:
-    sos = butter(int(rng.choice([2, 4])), rng.uniform(2000, min(8000, sr * 0.45)), "low",
-                 fs=sr, output="sos")
+    sos = butter(int(rng.choice([2, 4])), rng.uniform(2000, min(8000, sr * 0.45)), "low", fs=sr, output="sos")
     return sosfilt(sos, x).astype(np.float32)
 
 
@@ -147,8 +147,7 @@ def highpass(x: np.ndarray, rng: np.random.Generator, sr: int) -> np.ndarray:
     return sosfilt(sos, x).astype(np.float32)
 
 
-def random_gain(x: np.ndarray, rng: np.random.Generator, lo_db: float = -30.0,
-                hi_db: float = 3.0) -> np.ndarray:
+def random_gain(x: np.ndarray, rng: np.random.Generator, lo_db: float = -30.0, hi_db: float = 3.0) -> np.ndarray:
     """Scale so the peak lands at a random level in [lo_db, hi_db] dBFS."""
     peak = float(np.max(np.abs(x)))
     if peak < 1e-9:

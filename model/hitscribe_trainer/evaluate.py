@@ -95,6 +95,7 @@ def score(
     """Per-class F/P/R averaged over files, plus velocity Pearson r over matched notes."""
     per_class = {c: {"f": [], "p": [], "r": []} for c in CLASS_NAMES}
     vel_pairs: dict[str, list[tuple[float, float]]] = {c: [] for c in CLASS_NAMES}
+    per_file_r: dict[str, list[float]] = {c: [] for c in CLASS_NAMES}
     for wav, tsv in pairs:
         labels = load_labels(tsv)
         onset, velocity, offset = outputs_fn(load_audio(wav, sr))
@@ -109,8 +110,11 @@ def score(
             per_class[name]["p"].append(p)
             per_class[name]["r"].append(r)
             if len(ref) and len(got):
-                for i, j in mir_eval.util.match_events(ref, got, 0.05):
-                    vel_pairs[name].append((labels[name][i][1], est[c][j][1]))
+                matched = [(labels[name][i][1], est[c][j][1]) for i, j in mir_eval.util.match_events(ref, got, 0.05)]
+                vel_pairs[name].extend(matched)
+                m = np.array(matched)
+                if len(m) >= 5 and m[:, 0].std() > 0 and m[:, 1].std() > 0:
+                    per_file_r[name].append(float(np.corrcoef(m[:, 0], m[:, 1])[0, 1]))
     result = {}
     for name in CLASS_NAMES:
         vals = per_class[name]
@@ -121,8 +125,10 @@ def score(
             "p": float(np.mean(vals["p"])) if vals["p"] else float("nan"),
             "r": float(np.mean(vals["r"])) if vals["r"] else float("nan"),
             "velocity_r": r,
+            "velocity_r_per_file": float(np.mean(per_file_r[name])) if per_file_r[name] else float("nan"),
         }
     result["mean_f"] = float(np.mean([result[c]["f"] for c in CLASS_NAMES]))
+    result["mean_velocity_r_per_file"] = float(np.nanmean([result[c]["velocity_r_per_file"] for c in CLASS_NAMES]))
     return result
 
 

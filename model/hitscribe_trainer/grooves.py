@@ -11,15 +11,36 @@ from __future__ import annotations
 
 import numpy as np
 
-STYLES = ("rock", "funk", "jazz", "metal", "reggae", "latin", "shuffle", "halftime",
-          "random", "sparse", "dense", "single")
+STYLES = (
+    "rock",
+    "funk",
+    "jazz",
+    "metal",
+    "reggae",
+    "latin",
+    "shuffle",
+    "halftime",
+    "random",
+    "sparse",
+    "dense",
+    "single",
+)
 STYLE_WEIGHTS = np.array([3, 2, 1.5, 1.5, 1, 1, 1, 1, 1.5, 1, 1, 0.7])
 STYLE_WEIGHTS = STYLE_WEIGHTS / STYLE_WEIGHTS.sum()
 
 TEMPO = {  # bpm ranges per style (all within 60..220)
-    "rock": (70, 180), "funk": (80, 125), "jazz": (60, 220), "metal": (100, 220),
-    "reggae": (60, 100), "latin": (80, 200), "shuffle": (70, 160), "halftime": (60, 180),
-    "random": (60, 220), "sparse": (60, 140), "dense": (90, 220), "single": (60, 120),
+    "rock": (70, 180),
+    "funk": (80, 125),
+    "jazz": (60, 220),
+    "metal": (100, 220),
+    "reggae": (60, 100),
+    "latin": (80, 200),
+    "shuffle": (70, 160),
+    "halftime": (60, 180),
+    "random": (60, 220),
+    "sparse": (60, 140),
+    "dense": (90, 220),
+    "single": (60, 120),
 }
 
 BarEv = tuple[float, str, float, float]  # (beat, instrument, velocity, extra seconds)
@@ -58,13 +79,15 @@ class _Ctx:
     def _kick_pattern(self) -> list[float]:
         rng = self.rng
         base = [0.0, 2.0]
-        extra = [b for b in np.arange(0, 4, 0.5 if rng.random() < 0.6 else 0.25)
-                 if b not in base and rng.random() < self.kick_p]
+        extra = [
+            b
+            for b in np.arange(0, 4, 0.5 if rng.random() < 0.6 else 0.25)
+            if b not in base and rng.random() < self.kick_p
+        ]
         return sorted(base + [float(b) for b in extra])
 
 
-def _hats(ctx: _Ctx, div: int | None = None, inst: str | None = None, vel: float = 0.7,
-          beats: int = 4) -> list[BarEv]:
+def _hats(ctx: _Ctx, div: int | None = None, inst: str | None = None, vel: float = 0.7, beats: int = 4) -> list[BarEv]:
     rng = ctx.rng
     div = div or ctx.hat_div
     inst = inst or ctx.timekeeper
@@ -88,8 +111,11 @@ def _ghosts(ctx: _Ctx, grid: float = 0.25, beats: int = 4) -> list[BarEv]:
     rng = ctx.rng
     if not ctx.ghosts:
         return []
-    return [(float(b), "snare", _u(rng, 0.08, 0.3), 0.0) for b in np.arange(0, beats, grid)
-            if b % 1 != 0 and rng.random() < ctx.ghost_p]
+    return [
+        (float(b), "snare", _u(rng, 0.08, 0.3), 0.0)
+        for b in np.arange(0, beats, grid)
+        if b % 1 != 0 and rng.random() < ctx.ghost_p
+    ]
 
 
 def _bar(ctx: _Ctx, beats: int) -> list[BarEv]:
@@ -104,8 +130,7 @@ def _bar(ctx: _Ctx, beats: int) -> list[BarEv]:
     elif s == "funk":
         ev += _hats(ctx, div=4, vel=0.6)
         ev += [(b, "kick", 0.9, 0.0) for b in ctx.kick_bar]
-        ev += [(float(b), "kick", 0.8, 0.0) for b in np.arange(0, 4, 0.25)
-               if rng.random() < 0.12]
+        ev += [(float(b), "kick", 0.8, 0.0) for b in np.arange(0, 4, 0.25) if rng.random() < 0.12]
         ev += _snare(ctx, [1.0, 3.0])
         ctx.ghosts = True
         ev += _ghosts(ctx)
@@ -118,24 +143,23 @@ def _bar(ctx: _Ctx, beats: int) -> list[BarEv]:
         ev += [(float(b), "hihat_pedal", 0.6, 0.0) for b in (1, 3) if b < beats]
         if rng.random() < 0.5:
             ev += [(float(b), "kick", _u(rng, 0.15, 0.35), 0.0) for b in range(beats)]
-        ev += [(b + t, "snare", _u(rng, 0.2, 0.7), 0.0) for b in range(beats)
-               for t in (0, 2 / 3) if rng.random() < 0.15]
-        ev += [(b + 2 / 3, "kick", _u(rng, 0.4, 0.8), 0.0) for b in range(beats)
-               if rng.random() < 0.1]
+        ev += [
+            (b + t, "snare", _u(rng, 0.2, 0.7), 0.0) for b in range(beats) for t in (0, 2 / 3) if rng.random() < 0.15
+        ]
+        ev += [(b + 2 / 3, "kick", _u(rng, 0.4, 0.8), 0.0) for b in range(beats) if rng.random() < 0.1]
     elif s == "metal":
         if rng.random() < 0.25:  # blast beat
             for i in range(beats * 4):
                 ev.append((i / 4, "kick", 0.9, 0.0))
-                ev.append((i / 4 + (0.125 if rng.random() < 0.5 else 0.0), "snare", 0.85,
-                           0.0))
-            ev += _hats(ctx, div=2, inst=str(rng.choice(["crash", "china", "ride",
-                                                         "hihat_closed"])))
+                ev.append((i / 4 + (0.125 if rng.random() < 0.5 else 0.0), "snare", 0.85, 0.0))
+            ev += _hats(ctx, div=2, inst=str(rng.choice(["crash", "china", "ride", "hihat_closed"])))
         else:
             kd = float(rng.choice([0.25, 1 / 6, 0.5]))
             ev += [(float(b), "kick", 0.85, 0.0) for b in np.arange(0, beats, kd)]
             ev += _snare(ctx, [1.0, 3.0], vel=0.95)
-            ev += _hats(ctx, div=int(rng.choice([1, 2])),
-                        inst=str(rng.choice(["hihat_closed", "crash", "china", "ride"])))
+            ev += _hats(
+                ctx, div=int(rng.choice([1, 2])), inst=str(rng.choice(["hihat_closed", "crash", "china", "ride"]))
+            )
     elif s == "reggae":
         ev += _hats(ctx, div=int(rng.choice([2, 3])))
         ev += [(2.0, "kick", 0.85, 0.0)]
@@ -149,25 +173,20 @@ def _bar(ctx: _Ctx, beats: int) -> list[BarEv]:
             ev += [(b, "sidestick", 0.7, 0.0) for b in (0.0, 1.5, 3.0)]
             ev += _hats(ctx, div=2)
         elif kind == 1:  # samba
-            ev += [(b, "kick", 0.8, 0.0) for b in (0.0, 0.75, 1.0, 1.75, 2.0, 2.75, 3.0,
-                                                   3.75)]
-            ev += _hats(ctx, div=4, inst=str(rng.choice(["hihat_closed", "ride",
-                                                         "tambourine"])), vel=0.55)
-            ev += [(float(b), "snare", _u(rng, 0.3, 0.8), 0.0) for b in np.arange(0, 4, .25)
-                   if rng.random() < 0.2]
+            ev += [(b, "kick", 0.8, 0.0) for b in (0.0, 0.75, 1.0, 1.75, 2.0, 2.75, 3.0, 3.75)]
+            ev += _hats(ctx, div=4, inst=str(rng.choice(["hihat_closed", "ride", "tambourine"])), vel=0.55)
+            ev += [(float(b), "snare", _u(rng, 0.3, 0.8), 0.0) for b in np.arange(0, 4, 0.25) if rng.random() < 0.2]
         else:  # songo-ish
             ev += [(b, "kick", 0.8, 0.0) for b in (1.5, 3.5)]
             ev += [(b, "snare", 0.8, 0.0) for b in (0.75, 2.5, 3.0)]
-            ev += [(float(b), "cowbell" if rng.random() < 0.5 else "ride_bell", 0.7, 0.0)
-                   for b in range(beats)]
+            ev += [(float(b), "cowbell" if rng.random() < 0.5 else "ride_bell", 0.7, 0.0) for b in range(beats)]
             ev += _ghosts(ctx)
     elif s == "shuffle":
         for b in range(beats):
             ev.append((float(b), ctx.timekeeper, 0.7, 0.0))
             ev.append((b + 2 / 3, ctx.timekeeper, 0.5, 0.0))
             if ctx.ghosts and rng.random() < 0.4:
-                ev.append((b + 1 / 3 if rng.random() < 0.5 else b + 2 / 3, "snare",
-                           _u(rng, 0.1, 0.3), 0.0))
+                ev.append((b + 1 / 3 if rng.random() < 0.5 else b + 2 / 3, "snare", _u(rng, 0.1, 0.3), 0.0))
         ev += [(0.0, "kick", 0.9, 0.0), (2.0, "kick", 0.9, 0.0)]
         ev += [(b + 2 / 3, "kick", 0.7, 0.0) for b in range(beats) if rng.random() < 0.2]
         ev += _snare(ctx, [1.0, 3.0])
@@ -178,8 +197,7 @@ def _bar(ctx: _Ctx, beats: int) -> list[BarEv]:
         ev += _ghosts(ctx)
     elif s in ("random", "dense", "sparse"):
         grid = float(rng.choice([0.25, 0.5, 1 / 3, 1 / 6, 0.125]))
-        dens = {"random": _u(rng, 0.1, 0.5), "dense": _u(rng, 0.5, 0.9),
-                "sparse": _u(rng, 0.02, 0.12)}[s]
+        dens = {"random": _u(rng, 0.1, 0.5), "dense": _u(rng, 0.5, 0.9), "sparse": _u(rng, 0.02, 0.12)}[s]
         names = ["kick", "snare", "hihat_closed", "hihat_open", "hihat_pedal"]
         probs = np.array([3, 3, 4, 0.7, 0.6])
         if rng.random() < 0.7:
@@ -189,11 +207,9 @@ def _bar(ctx: _Ctx, beats: int) -> list[BarEv]:
         for b in np.arange(0, beats, grid):
             n_hits = rng.binomial(3, dens / 2) if s == "dense" else int(rng.random() < dens)
             for _ in range(n_hits):
-                ev.append((float(b), str(rng.choice(names, p=probs)), _u(rng, 0.1, 1.0),
-                           0.0))
+                ev.append((float(b), str(rng.choice(names, p=probs)), _u(rng, 0.1, 1.0), 0.0))
     if ctx.pedal and s not in ("jazz",) and s in ("rock", "halftime", "latin", "reggae"):
-        ev += [(float(b), "hihat_pedal", _u(rng, 0.4, 0.7), 0.0) for b in range(beats)
-               if rng.random() < 0.5]
+        ev += [(float(b), "hihat_pedal", _u(rng, 0.4, 0.7), 0.0) for b in range(beats) if rng.random() < 0.5]
     # distractors: toms, cymbals, percussion
     for b in np.arange(0, beats, 0.5):
         if rng.random() < ctx.tom_p:
@@ -202,8 +218,7 @@ def _bar(ctx: _Ctx, beats: int) -> list[BarEv]:
             ev.append((float(b), str(rng.choice(CYMBALS)), _u(rng, 0.4, 1.0), 0.0))
     for p in ctx.perc:
         step = float(rng.choice([0.5, 1.0, 0.25]))
-        ev += [(float(b), p, _u(rng, 0.4, 0.9), 0.0) for b in np.arange(0, beats, step)
-               if rng.random() < 0.6]
+        ev += [(float(b), p, _u(rng, 0.4, 0.9), 0.0) for b in np.arange(0, beats, step) if rng.random() < 0.6]
     return [e for e in ev if e[0] < beats]
 
 
@@ -225,8 +240,9 @@ def _fill(ctx: _Ctx, start_beat: float, beats: int) -> list[BarEv]:
     return ev
 
 
-def generate_groove(rng: np.random.Generator, seconds: float, style: str | None = None,
-                    bpm: float | None = None) -> tuple[list[tuple[float, str, float]], dict]:
+def generate_groove(
+    rng: np.random.Generator, seconds: float, style: str | None = None, bpm: float | None = None
+) -> tuple[list[tuple[float, str, float]], dict]:
     """Events ``(time_s, instrument, velocity)`` inside [0, seconds) and info."""
     if style is None:
         style = str(rng.choice(STYLES, p=STYLE_WEIGHTS))
@@ -253,8 +269,7 @@ def generate_groove(rng: np.random.Generator, seconds: float, style: str | None 
     while t0 + bar_i * bar_s < seconds:
         bar_ev = _bar(ctx, beats)
         if prev_fill or (bar_i == 0 and rng.random() < 0.2):
-            bar_ev.append((0.0, str(rng.choice(["crash", "crash", "china", "splash"])),
-                           _u(rng, 0.7, 1.0), 0.0))
+            bar_ev.append((0.0, str(rng.choice(["crash", "crash", "china", "splash"])), _u(rng, 0.7, 1.0), 0.0))
             bar_ev.append((0.0, "kick", _u(rng, 0.7, 1.0), 0.0))
         prev_fill = False
         if (bar_i + 1) % fill_every == 0 and rng.random() < ctx.fill_p:
@@ -263,13 +278,14 @@ def generate_groove(rng: np.random.Generator, seconds: float, style: str | None 
             bar_ev += _fill(ctx, fs, beats)
             prev_fill = True
         # flams
-        flams = [(b, n, v * _u(rng, 0.25, 0.5), -_u(rng, 0.012, 0.035))
-                 for b, n, v, _ in bar_ev if n in ("snare", *TOMS) and v > 0.5
-                 and rng.random() < ctx.flam_p]
+        flams = [
+            (b, n, v * _u(rng, 0.25, 0.5), -_u(rng, 0.012, 0.035))
+            for b, n, v, _ in bar_ev
+            if n in ("snare", *TOMS) and v > 0.5 and rng.random() < ctx.flam_p
+        ]
         bar_ev += flams
         for b, n, v, dt in bar_ev:
-            t = t0 + bar_i * bar_s + b * beat_s + dt + rng.normal(0, jitter) \
-                + inst_offset.get(n, 0.0)
+            t = t0 + bar_i * bar_s + b * beat_s + dt + rng.normal(0, jitter) + inst_offset.get(n, 0.0)
             vel = v * dyn * (1.0 + rng.normal(0, vel_sd))
             out.append((t, n, vel))
         bar_i += 1
@@ -284,8 +300,7 @@ def generate_groove(rng: np.random.Generator, seconds: float, style: str | None 
     return _finish(rng, out, seconds), info
 
 
-def _single_hits(rng: np.random.Generator, seconds: float, max_hits: int = 8
-                 ) -> list[tuple[float, str, float]]:
+def _single_hits(rng: np.random.Generator, seconds: float, max_hits: int = 8) -> list[tuple[float, str, float]]:
     from .kits import INSTRUMENTS
 
     names = list(INSTRUMENTS)
@@ -302,8 +317,9 @@ def _single_hits(rng: np.random.Generator, seconds: float, max_hits: int = 8
     return out
 
 
-def _finish(rng: np.random.Generator, ev: list[tuple[float, str, float]], seconds: float
-            ) -> list[tuple[float, str, float]]:
+def _finish(
+    rng: np.random.Generator, ev: list[tuple[float, str, float]], seconds: float
+) -> list[tuple[float, str, float]]:
     out = [(float(t), n, float(np.clip(v, 0.03, 1.0))) for t, n, v in ev if 0 <= t < seconds]
     out.sort(key=lambda e: (e[0], e[1]))
     # merge exact duplicates of the same instrument closer than 5 ms

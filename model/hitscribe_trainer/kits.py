@@ -33,9 +33,24 @@ MAX_SECONDS = 1.5
 MAX_LAYERS = 8  # per source instrument
 
 INSTRUMENTS = (
-    "kick", "snare", "sidestick", "hihat_closed", "hihat_open", "hihat_pedal",
-    "tom_high", "tom_mid", "tom_low", "ride", "ride_bell", "crash", "china",
-    "splash", "clap", "cowbell", "tambourine", "other",
+    "kick",
+    "snare",
+    "sidestick",
+    "hihat_closed",
+    "hihat_open",
+    "hihat_pedal",
+    "tom_high",
+    "tom_mid",
+    "tom_low",
+    "ride",
+    "ride_bell",
+    "crash",
+    "china",
+    "splash",
+    "clap",
+    "cowbell",
+    "tambourine",
+    "other",
 )
 
 HYDROGEN_DIR = Path("/usr/share/hydrogen/data/drumkits")
@@ -48,28 +63,64 @@ FREEPATS_DIR = Path("/usr/share/midi/freepats/Drum_000")
 # author (Glen MacArthur), the Millo kits share samples and the FluidR3 drum kits
 # share samples with each other, so each such family stays on one side (train).
 VALIDATION_KITS = (
-    "BJA_Pacific",             # Hydrogen, acoustic, CC-BY-SA-3.0-us
+    "BJA_Pacific",  # Hydrogen, acoustic, CC-BY-SA-3.0-us
     "ColomboAcousticDrumkit",  # Hydrogen, acoustic, GPL-2+
-    "HardElectro1",            # Hydrogen, electronic, GPL-2+
-    "rumpf_kit_z01_h2",        # Hydrogen, acoustic, CC-BY-3.0
-    "avl_Red_Zeppelin",        # AVL drums sound font, acoustic, CC-BY-SA-3.0
+    "HardElectro1",  # Hydrogen, electronic, GPL-2+
+    "rumpf_kit_z01_h2",  # Hydrogen, acoustic, CC-BY-3.0
+    "avl_Red_Zeppelin",  # AVL drums sound font, acoustic, CC-BY-SA-3.0
 )
 
 GM_NOTE_MAP = {
-    35: "kick", 36: "kick", 37: "sidestick", 38: "snare", 39: "clap", 40: "snare",
-    41: "tom_low", 42: "hihat_closed", 43: "tom_low", 44: "hihat_pedal", 45: "tom_mid",
-    46: "hihat_open", 47: "tom_mid", 48: "tom_high", 49: "crash", 50: "tom_high",
-    51: "ride", 52: "china", 53: "ride_bell", 54: "tambourine", 55: "splash",
-    56: "cowbell", 57: "crash", 58: "other", 59: "ride",
+    35: "kick",
+    36: "kick",
+    37: "sidestick",
+    38: "snare",
+    39: "clap",
+    40: "snare",
+    41: "tom_low",
+    42: "hihat_closed",
+    43: "tom_low",
+    44: "hihat_pedal",
+    45: "tom_mid",
+    46: "hihat_open",
+    47: "tom_mid",
+    48: "tom_high",
+    49: "crash",
+    50: "tom_high",
+    51: "ride",
+    52: "china",
+    53: "ride_bell",
+    54: "tambourine",
+    55: "splash",
+    56: "cowbell",
+    57: "crash",
+    58: "other",
+    59: "ride",
 }
 AVL_NOTE_MAP = {
-    36: "kick", 37: "sidestick", 38: "snare", 39: "clap", 40: "snare", 41: "tom_low",
-    42: "hihat_closed", 43: "tom_low", 44: "hihat_pedal", 45: "tom_high",
-    46: "hihat_open", 47: "tom_high", 49: "crash", 51: "ride", 53: "ride_bell",
-    54: "tambourine", 55: "splash", 56: "cowbell", 57: "crash", 59: "ride", 60: "crash",
+    36: "kick",
+    37: "sidestick",
+    38: "snare",
+    39: "clap",
+    40: "snare",
+    41: "tom_low",
+    42: "hihat_closed",
+    43: "tom_low",
+    44: "hihat_pedal",
+    45: "tom_high",
+    46: "hihat_open",
+    47: "tom_high",
+    49: "crash",
+    51: "ride",
+    53: "ride_bell",
+    54: "tambourine",
+    55: "splash",
+    56: "cowbell",
+    57: "crash",
+    59: "ride",
+    60: "crash",
 }
-FLUID_KITS = {0: "standard", 8: "room", 16: "power", 24: "electronic", 25: "tr808",
-              32: "jazz", 40: "brush"}
+FLUID_KITS = {0: "standard", 8: "room", 16: "power", 24: "electronic", 25: "tr808", 32: "jazz", 40: "brush"}
 RENDER_VELOCITIES = (40, 80, 120)
 
 
@@ -81,6 +132,7 @@ class Kit:
 
 # --------------------------------------------------------------------------- names
 
+
 def map_instrument_name(name: str) -> str | None:
     """Heuristic Hydrogen instrument name -> canonical instrument (None = skip)."""
     n = name.lower().strip()
@@ -88,8 +140,10 @@ def map_instrument_name(name: str) -> str | None:
     if not n or re.fullmatch(r"[\d\s]*", n) or n.startswith("sample:"):
         return None
     words = set(re.findall(r"[a-z]+|\d+", n))
-    if any(w in n for w in ("choke", "swish", "roll", "zap", "whistle", "waterglass",
-                            "flink")) or words & {"chk", "fx"}:
+    if any(w in n for w in ("choke", "swish", "roll", "zap", "whistle", "waterglass", "flink")) or words & {
+        "chk",
+        "fx",
+    }:
         return None
     if "tambourine" in n or "tamb" in words:
         return "tambourine"
@@ -99,8 +153,7 @@ def map_instrument_name(name: str) -> str | None:
         return "clap"
     if "kick" in n or "bassdrum" in n or "bass drum" in n or "bd" in words:
         return "kick"
-    if "side stick" in n or "sidestick" in n or "rim click" in n or "stick" in words \
-            or "sticks" in words:
+    if "side stick" in n or "sidestick" in n or "rim click" in n or "stick" in words or "sticks" in words:
         return "sidestick"
     if "snare" in n or "sd" in words:
         return "snare"
@@ -120,8 +173,7 @@ def map_instrument_name(name: str) -> str | None:
         if words & {"mid", "2"}:
             return "tom_mid"
         return "tom_high"
-    if ("bell" in n or "cup" in n) and ("ride" in n or "crash" in n or n == "bell"
-                                       or "paiste" in n):
+    if ("bell" in n or "cup" in n) and ("ride" in n or "crash" in n or n == "bell" or "paiste" in n):
         return "ride_bell"
     if "ride" in n:
         return "ride" if ("crash" not in n or "bow" in n) else "crash"
@@ -131,14 +183,31 @@ def map_instrument_name(name: str) -> str | None:
         return "splash"
     if "crash" in n or "cymbal" in n:
         return "crash"
-    if any(w in n for w in ("conga", "bongo", "djembe", "cajon", "clave", "woodblock",
-                            "shaker", "maraca", "agogo", "snap", "timbale", "sangban",
-                            "dununba", "kenkeni")):
+    if any(
+        w in n
+        for w in (
+            "conga",
+            "bongo",
+            "djembe",
+            "cajon",
+            "clave",
+            "woodblock",
+            "shaker",
+            "maraca",
+            "agogo",
+            "snap",
+            "timbale",
+            "sangban",
+            "dununba",
+            "kenkeni",
+        )
+    ):
         return "other"
     return None
 
 
 # --------------------------------------------------------------------------- licences
+
 
 def _copyright_stanzas(pkg: str) -> list[tuple[list[str], str]]:
     path = Path(f"/usr/share/doc/{pkg}/copyright")
@@ -185,8 +254,7 @@ def package_licence(pkg: str, kit_dir_name: str | None = None) -> str:
 
 def owning_package(path: Path) -> str:
     try:
-        out = subprocess.run(["dpkg", "-S", str(path)], capture_output=True, text=True,
-                             timeout=30).stdout
+        out = subprocess.run(["dpkg", "-S", str(path)], capture_output=True, text=True, timeout=30).stdout
         if out:
             return out.split(":")[0].strip()
     except (OSError, subprocess.SubprocessError):
@@ -195,6 +263,7 @@ def owning_package(path: Path) -> str:
 
 
 # --------------------------------------------------------------------------- audio
+
 
 def to_oneshot(x: np.ndarray, sr: int) -> np.ndarray | None:
     """Mono, 24 kHz, leading silence trimmed, <= 1.5 s, peak 0.9. None if silent."""
@@ -211,7 +280,7 @@ def to_oneshot(x: np.ndarray, sr: int) -> np.ndarray | None:
         return None
     idx = np.flatnonzero(np.abs(x) > peak * 10 ** (-40 / 20))
     start = max(0, int(idx[0]) - 12)  # keep 0.5 ms before the attack
-    x = x[start:start + int(MAX_SECONDS * SR)]
+    x = x[start : start + int(MAX_SECONDS * SR)]
     # trailing silence
     idx = np.flatnonzero(np.abs(x) > peak * 10 ** (-70 / 20))
     x = x[: int(idx[-1]) + 1]
@@ -232,6 +301,7 @@ def _safe(name: str) -> str:
 
 
 # --------------------------------------------------------------------------- hydrogen
+
 
 def _strip_ns(root: ET.Element) -> None:
     for el in root.iter():
@@ -284,13 +354,21 @@ def extract_hydrogen(kit_dir: Path, out_root: Path) -> list[dict]:
             counters[canon] = k + 1
             out = out_root / kit / f"{canon}_{k}.wav"
             _write(out, y)
-            entries.append(dict(kit=kit, instrument=canon, velocity=round(vel, 4),
-                                path=str(out.relative_to(out_root)), source_package=pkg,
-                                licence=licence))
+            entries.append(
+                dict(
+                    kit=kit,
+                    instrument=canon,
+                    velocity=round(vel, 4),
+                    path=str(out.relative_to(out_root)),
+                    source_package=pkg,
+                    licence=licence,
+                )
+            )
     return entries
 
 
 # --------------------------------------------------------------------------- sound fonts
+
 
 def _vlq(n: int) -> bytes:
     out = [n & 0x7F]
@@ -301,8 +379,9 @@ def _vlq(n: int) -> bytes:
     return bytes(reversed(out))
 
 
-def write_note_midi(path: Path, notes: list[tuple[int, int]], channel: int, program: int,
-                    bank: int, spacing_s: float) -> None:
+def write_note_midi(
+    path: Path, notes: list[tuple[int, int]], channel: int, program: int, bank: int, spacing_s: float
+) -> None:
     """Type-0 MIDI file: one note every ``spacing_s`` (120 bpm, 480 ppq)."""
     ppq = 480
     ticks = int(round(spacing_s * 2 * ppq))  # 120 bpm: 1 beat = 0.5 s
@@ -322,9 +401,17 @@ def write_note_midi(path: Path, notes: list[tuple[int, int]], channel: int, prog
     path.write_bytes(data)
 
 
-def render_soundfont(sf2: Path, kit: str, note_map: dict[int, str], channel: int,
-                     program: int, bank: int, out_root: Path, pkg: str, licence: str
-                     ) -> list[dict]:
+def render_soundfont(
+    sf2: Path,
+    kit: str,
+    note_map: dict[int, str],
+    channel: int,
+    program: int,
+    bank: int,
+    out_root: Path,
+    pkg: str,
+    licence: str,
+) -> list[dict]:
     if shutil.which("fluidsynth") is None:
         return []
     spacing = 2.0
@@ -333,9 +420,28 @@ def render_soundfont(sf2: Path, kit: str, note_map: dict[int, str], channel: int
         mid = Path(td) / "notes.mid"
         wav = Path(td) / "out.wav"
         write_note_midi(mid, notes, channel, program, bank, spacing)
-        subprocess.run(["fluidsynth", "-ni", "-q", "-R", "0", "-C", "0", "-g", "0.6",
-                        "-r", str(SR), "-F", str(wav), str(sf2), str(mid)],
-                       check=True, capture_output=True, timeout=600)
+        subprocess.run(
+            [
+                "fluidsynth",
+                "-ni",
+                "-q",
+                "-R",
+                "0",
+                "-C",
+                "0",
+                "-g",
+                "0.6",
+                "-r",
+                str(SR),
+                "-F",
+                str(wav),
+                str(sf2),
+                str(mid),
+            ],
+            check=True,
+            capture_output=True,
+            timeout=600,
+        )
         audio, sr = sf.read(str(wav), dtype="float32", always_2d=True)
     audio = audio.mean(axis=1)
     entries = []
@@ -343,7 +449,7 @@ def render_soundfont(sf2: Path, kit: str, note_map: dict[int, str], channel: int
     first = spacing / 4
     for i, (note, vel) in enumerate(notes):
         t0 = int((first + i * spacing - 0.005) * sr)
-        seg = audio[max(0, t0): t0 + int((spacing - 0.25) * sr)]
+        seg = audio[max(0, t0) : t0 + int((spacing - 0.25) * sr)]
         if seg.size == 0 or np.max(np.abs(seg)) < 1e-3:
             continue
         y = to_oneshot(seg, sr)
@@ -354,13 +460,21 @@ def render_soundfont(sf2: Path, kit: str, note_map: dict[int, str], channel: int
         counters[canon] = k + 1
         out = out_root / kit / f"{canon}_{k}.wav"
         _write(out, y)
-        entries.append(dict(kit=kit, instrument=canon, velocity=round(vel / 127, 4),
-                            path=str(out.relative_to(out_root)), source_package=pkg,
-                            licence=licence))
+        entries.append(
+            dict(
+                kit=kit,
+                instrument=canon,
+                velocity=round(vel / 127, 4),
+                path=str(out.relative_to(out_root)),
+                source_package=pkg,
+                licence=licence,
+            )
+        )
     return entries
 
 
 # --------------------------------------------------------------------------- freepats
+
 
 def read_gus_patch(path: Path) -> tuple[np.ndarray, int] | None:
     """First sample of a GUS .pat file (GF1PATCH110) as float32, rate."""
@@ -370,11 +484,11 @@ def read_gus_patch(path: Path) -> tuple[np.ndarray, int] | None:
     off = 129 + 63 + 47  # header + instrument + layer
     if len(b) < off + 96:
         return None
-    h = b[off:off + 96]
+    h = b[off : off + 96]
     length = struct.unpack_from("<I", h, 8)[0]
     rate = struct.unpack_from("<H", h, 20)[0]
     modes = h[55]
-    data = b[off + 96: off + 96 + length]
+    data = b[off + 96 : off + 96 + length]
     if modes & 1:
         dt = "<u2" if modes & 2 else "<i2"
         x = np.frombuffer(data[: len(data) // 2 * 2], dtype=dt).astype(np.float32)
@@ -410,17 +524,29 @@ def extract_freepats(out_root: Path, src_dir: Path = FREEPATS_DIR) -> list[dict]
         counters[canon] = k + 1
         out = out_root / "freepats" / f"{canon}_{k}.wav"
         _write(out, y)
-        entries.append(dict(kit="freepats", instrument=canon, velocity=0.8,
-                            path=str(out.relative_to(out_root)), source_package="freepats",
-                            licence=licence))
+        entries.append(
+            dict(
+                kit="freepats",
+                instrument=canon,
+                velocity=0.8,
+                path=str(out.relative_to(out_root)),
+                source_package="freepats",
+                licence=licence,
+            )
+        )
     return entries
 
 
 # --------------------------------------------------------------------------- prepare
 
-def prepare_kits(cache_dir: Path, verbose: bool = True, hydrogen_dir: Path = HYDROGEN_DIR,
-                 sf2_dir: Path | None = SF2_DIR, freepats_dir: Path | None = FREEPATS_DIR
-                 ) -> Path:
+
+def prepare_kits(
+    cache_dir: Path,
+    verbose: bool = True,
+    hydrogen_dir: Path = HYDROGEN_DIR,
+    sf2_dir: Path | None = SF2_DIR,
+    freepats_dir: Path | None = FREEPATS_DIR,
+) -> Path:
     """Extract all available one-shots; returns the manifest path.
 
     The source directories can be overridden (tests); ``None`` skips a source."""
@@ -436,8 +562,7 @@ def prepare_kits(cache_dir: Path, verbose: bool = True, hydrogen_dir: Path = HYD
             print(msg, flush=True)
 
     if hydrogen_dir is not None and Path(hydrogen_dir).is_dir():
-        for kd in sorted(p for p in Path(hydrogen_dir).iterdir()
-                         if (p / "drumkit.xml").exists()):
+        for kd in sorted(p for p in Path(hydrogen_dir).iterdir() if (p / "drumkit.xml").exists()):
             e = extract_hydrogen(kd, out_root)
             log(f"hydrogen {kd.name}: {len(e)} one-shots")
             entries += e
@@ -465,8 +590,7 @@ def prepare_kits(cache_dir: Path, verbose: bool = True, hydrogen_dir: Path = HYD
         if text.exists() and "MIT" not in text.read_text(errors="replace"):
             lic = package_licence(pkg)
         for prog, kname in FLUID_KITS.items():
-            e = render_soundfont(fluid, f"fluid_{kname}", GM_NOTE_MAP, 9, prog, 128,
-                                 out_root, pkg, lic)
+            e = render_soundfont(fluid, f"fluid_{kname}", GM_NOTE_MAP, 9, prog, 128, out_root, pkg, lic)
             log(f"fluid {kname}: {len(e)} one-shots")
             entries += e
     if freepats_dir is not None:

@@ -34,8 +34,7 @@ def _fake_kit(name: str = "fake", seed: int = 0) -> Kit:
     rng = np.random.default_rng(seed)
     samples = {}
     for inst in INSTRUMENTS:
-        samples[inst] = [(v, _decay(rng, int(0.3 * SR), 0.05, inst == "kick"))
-                         for v in (0.3, 0.8)]
+        samples[inst] = [(v, _decay(rng, int(0.3 * SR), 0.05, inst == "kick")) for v in (0.3, 0.8)]
     return Kit(name, samples)
 
 
@@ -62,31 +61,33 @@ def test_single_oneshot_reproduced_without_augmentation():
     x = _decay(rng, 2000, 0.01)
     kit = Kit("k", {"kick": [(0.8, x)]})
     n = 8000
-    audio, ev = render_events([(1234, "kick", 1.0)], {"kick": kit}, n, rng,
-                              SynthOptions(augment=False))
+    audio, ev = render_events([(1234, "kick", 1.0)], {"kick": kit}, n, rng, SynthOptions(augment=False))
     assert ev == [(1234, "kick", 1.0)]
-    np.testing.assert_allclose(audio[1234:1234 + len(x)], x, atol=1e-7)
-    assert np.all(audio[:1234] == 0) and np.all(audio[1234 + len(x):] == 0)
+    np.testing.assert_allclose(audio[1234 : 1234 + len(x)], x, atol=1e-7)
+    assert np.all(audio[:1234] == 0) and np.all(audio[1234 + len(x) :] == 0)
     # velocity scales linearly with augmentation off; truncation at the clip end
-    audio, _ = render_events([(n - 100, "kick", 0.5)], {"kick": kit}, n, None,
-                             SynthOptions(augment=False))
-    np.testing.assert_allclose(audio[n - 100:], 0.5 * x[:100], atol=1e-7)
+    audio, _ = render_events([(n - 100, "kick", 0.5)], {"kick": kit}, n, None, SynthOptions(augment=False))
+    np.testing.assert_allclose(audio[n - 100 :], 0.5 * x[:100], atol=1e-7)
 
 
 def test_nearest_velocity_layer_and_choke():
     soft = np.full(1000, 0.1, np.float32)
     loud = np.full(1000, 0.9, np.float32)
-    kit = Kit("k", {"snare": [(0.2, soft), (0.9, loud)],
-                    "hihat_open": [(0.8, np.ones(5000, np.float32))],
-                    "hihat_closed": [(0.8, np.zeros(10, np.float32))]})
+    kit = Kit(
+        "k",
+        {
+            "snare": [(0.2, soft), (0.9, loud)],
+            "hihat_open": [(0.8, np.ones(5000, np.float32))],
+            "hihat_closed": [(0.8, np.zeros(10, np.float32))],
+        },
+    )
     kf = {k: kit for k in kit.samples}
     opt = SynthOptions(augment=False)
     a, _ = render_events([(0, "snare", 1.0)], kf, 2000, None, opt)
     assert a[10] == pytest.approx(0.9)
     a, _ = render_events([(0, "snare", 0.25)], kf, 2000, None, opt)
     assert a[10] == pytest.approx(0.025)
-    a, _ = render_events([(0, "hihat_open", 1.0), (1000, "hihat_closed", 1.0)], kf, 6000,
-                         None, opt)
+    a, _ = render_events([(0, "hihat_open", 1.0), (1000, "hihat_closed", 1.0)], kf, 6000, None, opt)
     assert a[500] == 1.0 and np.all(a[1300:] == 0)
 
 
@@ -132,12 +133,25 @@ def test_render_speed(fake_kits):
 
 
 def test_instrument_name_mapping():
-    cases = {"Kick": "kick", "BassDrum": "kick", "Snare Rock": "snare",
-             "Closed HH": "hihat_closed", "Hi-Hat Pedal (x)": "hihat_pedal",
-             "Hat Open": "hihat_open", "Floor Tom": "tom_low", "Tom Mid": "tom_mid",
-             "Tom 1": "tom_high", "Ride Bell": "ride_bell", "Crash": "crash",
-             "Stick": "sidestick", "Hand Clap": "clap", "Cowbell": "cowbell",
-             "Zap 1": None, "23": None, "Sabian Hat Choke": None}
+    cases = {
+        "Kick": "kick",
+        "BassDrum": "kick",
+        "Snare Rock": "snare",
+        "Closed HH": "hihat_closed",
+        "Hi-Hat Pedal (x)": "hihat_pedal",
+        "Hat Open": "hihat_open",
+        "Floor Tom": "tom_low",
+        "Tom Mid": "tom_mid",
+        "Tom 1": "tom_high",
+        "Ride Bell": "ride_bell",
+        "Crash": "crash",
+        "Stick": "sidestick",
+        "Hand Clap": "clap",
+        "Cowbell": "cowbell",
+        "Zap 1": None,
+        "23": None,
+        "Sabian Hat Choke": None,
+    }
     for name, want in cases.items():
         assert map_instrument_name(name) == want, name
 
@@ -147,20 +161,22 @@ def _write_hydrogen_kit(root: Path, name: str, licence: str) -> None:
     d.mkdir(parents=True)
     rng = np.random.default_rng(len(name))
     insts = []
-    for i, (iname, fn) in enumerate([("Kick", "k"), ("Snare", "s"), ("Hat Closed", "h"),
-                                     ("Weird FX", "x")]):
+    for i, (iname, fn) in enumerate([("Kick", "k"), ("Snare", "s"), ("Hat Closed", "h"), ("Weird FX", "x")]):
         layers = ""
         for j, (lo, hi) in enumerate([(0.0, 0.5), (0.5, 1.0)]):
             x = np.concatenate([np.zeros(300), _decay(rng, 4000, 0.02)])
             sf.write(str(d / f"{fn}{j}.wav"), np.stack([x, x], 1), 44100)
-            layers += (f"<layer><filename>{fn}{j}.wav</filename><min>{lo}</min>"
-                       f"<max>{hi}</max></layer>")
-        insts.append(f"<instrument><id>{i}</id><name>{iname}</name>"
-                     f"<instrumentComponent>{layers}</instrumentComponent></instrument>")
+            layers += f"<layer><filename>{fn}{j}.wav</filename><min>{lo}</min><max>{hi}</max></layer>"
+        insts.append(
+            f"<instrument><id>{i}</id><name>{iname}</name>"
+            f"<instrumentComponent>{layers}</instrumentComponent></instrument>"
+        )
     (d / "drumkit.xml").write_text(
         '<?xml version="1.0"?><drumkit_info xmlns="http://www.hydrogen-music.org/drumkit">'
         f"<name>{name}</name><license>{licence}</license><instrumentList>"
-        + "".join(insts) + "</instrumentList></drumkit_info>")
+        + "".join(insts)
+        + "</instrumentList></drumkit_info>"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -170,8 +186,7 @@ def fake_cache(tmp_path_factory) -> Path:
     _write_hydrogen_kit(src, "TrainKit", "GPL")
     _write_hydrogen_kit(src, kits_mod.VALIDATION_KITS[0], "CC0")
     cache = tmp / "cache"
-    kits_mod.prepare_kits(cache, verbose=False, hydrogen_dir=src, sf2_dir=None,
-                          freepats_dir=None)
+    kits_mod.prepare_kits(cache, verbose=False, hydrogen_dir=src, sf2_dir=None, freepats_dir=None)
     return cache
 
 
@@ -179,8 +194,7 @@ def test_manifest_has_licences_and_split(fake_cache):
     m = json.loads((fake_cache / "kits" / "manifest.json").read_text())
     assert len(m) == 2 * 3 * 2  # 2 kits x 3 mapped instruments x 2 layers
     for e in m:
-        assert set(e) >= {"kit", "instrument", "velocity", "path", "source_package",
-                          "licence", "split"}
+        assert set(e) >= {"kit", "instrument", "velocity", "path", "source_package", "licence", "split"}
         assert e["licence"] and e["licence"] != "unknown"
         assert e["instrument"] in INSTRUMENTS and 0 < e["velocity"] <= 1
         x, sr = sf.read(str(fake_cache / "kits" / e["path"]), dtype="float32")
