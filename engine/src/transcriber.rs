@@ -289,8 +289,10 @@ impl Transcriber {
         let model_rate = contract.sample_rate;
         let resampler = StreamResampler::new(in_rate, model_rate)?;
         let in_per_model = in_rate as f64 / model_rate as f64;
-        let delay_model = resampler.delay_out() as f64;
-        let algorithmic = contract.latency_samples as f64 + delay_model;
+        // The resampler cuts its delay from its output (model time == input time), but output
+        // still arrives `delay_out` samples late: that is part of the latency.
+        let delay_model = 0.0;
+        let algorithmic = contract.latency_samples as f64 + resampler.delay_out() as f64;
         let latency = (algorithmic * in_per_model).ceil() as u32 + resampler.chunk_in() as u32;
         status.latency_samples = latency;
         status.latency_ms = latency as f64 * 1000.0 / in_rate as f64;

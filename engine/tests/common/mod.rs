@@ -91,19 +91,17 @@ pub fn run(t: &mut Transcriber, x: &[f32], block: usize) -> Vec<DrumNote> {
     notes
 }
 
-/// Resamples with the delay removed, so times are preserved.
+/// Resamples (the resampler removes its own delay, so times are preserved).
 pub fn resample_aligned(x: &[f32], from: u32, to: u32) -> Vec<f32> {
     if from == to {
         return x.to_vec();
     }
     let mut r = StreamResampler::new(from, to).unwrap();
-    let delay = r.delay_out();
     let mut padded = x.to_vec();
     padded.extend(std::iter::repeat_n(0.0, r.chunk_in() * 4));
     let mut out = Vec::new();
     r.push(&padded, &mut |o| out.extend_from_slice(o));
     let want = (x.len() as u64 * to as u64 / from as u64) as usize;
-    out.drain(..delay);
     out.truncate(want);
     out
 }
