@@ -51,7 +51,11 @@ fn model_notes_match_engine_at_44k_and_48k() {
             assert_eq!(got.key, [36u16, 38, 42][want.class]);
             assert_eq!((got.velocity * 127.0).round() as u8, want.velocity);
             let t = got.time as i64 - run.latency as i64;
-            assert!((t - want.sample as i64).abs() <= tol, "{t} vs {}", want.sample);
+            assert!(
+                (t - want.sample as i64).abs() <= tol,
+                "{t} vs {}",
+                want.sample
+            );
         }
         assert_eq!(&run.output[0][..mono.len()], &mono[..]);
     }
