@@ -293,7 +293,14 @@ impl Transcriber {
         // still arrives `delay_out` samples late: that is part of the latency.
         let delay_model = 0.0;
         let algorithmic = contract.latency_samples as f64 + resampler.delay_out() as f64;
-        let latency = (algorithmic * in_per_model).ceil() as u32 + resampler.chunk_in() as u32;
+        // A note stamped at s (>= its frame start) is complete once (frame + lookahead + 1) hops
+        // reached the model; add the resampler's delay and its chunk wait (plus one sample for
+        // rounding the stamp to the input rate). Verified sample by sample in the tests.
+        let latency = if in_rate == model_rate {
+            contract.latency_samples
+        } else {
+            (algorithmic * in_per_model).ceil() as u32 + resampler.chunk_in() as u32
+        };
         status.latency_samples = latency;
         status.latency_ms = latency as f64 * 1000.0 / in_rate as f64;
         let hop = contract.hop_samples as usize;
