@@ -87,7 +87,8 @@ pub fn gap_frames(times: &[f64], retrigger_ms: f32) -> usize {
 }
 
 /// Compares the picks at `current` and `proposed` thresholds on one lane's curve.
-/// `times` and `onset` have the same length (one entry per frame).
+/// `times` and `onset` have the same length (one entry per frame). Picks less than
+/// `min_gap_frames` apart at the two thresholds count as the same note (kept).
 pub fn preview_threshold(
     picker: &dyn PeakPicker,
     times: &[f64],
@@ -108,11 +109,13 @@ pub fn preview_threshold(
         strength: onset[i],
     };
     let mut diff = PreviewDiff::default();
-    // both lists are sorted: merge
+    // Both lists are sorted. A pick that moved by less than the retrigger gap (a lower
+    // threshold is reached a frame or two earlier on the rising edge) is the same note: kept.
+    let tol = min_gap_frames.saturating_sub(1).max(1);
     let (mut a, mut b) = (0, 0);
     while a < old.len() || b < new.len() {
         match (old.get(a), new.get(b)) {
-            (Some(&o), Some(&p)) if o == p => {
+            (Some(&o), Some(&p)) if o.abs_diff(p) <= tol => {
                 diff.kept += 1;
                 a += 1;
                 b += 1;
@@ -197,13 +200,17 @@ mod tests {
     }
 
     #[test]
-    fn retrigger_interaction_can_add_and_drop() {
-        // with a 3-frame gap, lowering to 0.25 adds 14, which then suppresses 16: both at once
+    fn retrigger_interaction_moves_a_note() {
+        // with a 3-frame gap, lowering to 0.25 picks 14, which suppresses 16: the note moves
+        // two frames earlier (kept), only 6 is new
         let (times, onset) = curve();
         let d = preview_threshold(&LocalPeakPicker, &times, &onset, 0.5, 0.25, 3);
-        assert_eq!(d.added.iter().map(|n| n.frame).collect::<Vec<_>>(), [6, 14]);
-        assert_eq!(d.dropped.iter().map(|n| n.frame).collect::<Vec<_>>(), [16]);
-        assert_eq!(d.kept, 2);
+        assert_eq!(d.added.iter().map(|n| n.frame).collect::<Vec<_>>(), [6]);
+        assert!(d.dropped.is_empty());
+        assert_eq!(d.kept, 3);
+        // raising to 0.75 (6-frame gap): picks 2, 10, 16 become 2, 16 -> 10 dropped
+        let d = preview_threshold(&LocalPeakPicker, &times, &onset, 0.5, 0.75, 6);
+        assert_eq!(d.dropped.iter().map(|n| n.frame).collect::<Vec<_>>(), [10]);
     }
 
     #[test]
@@ -216,6 +223,15 @@ mod tests {
         let d = preview_threshold(&EnginePeakPicker, &times, &onset, 0.5, 0.75, 1);
         assert!(d.added.is_empty());
         assert!(d.dropped.iter().any(|n| n.frame == 10));
+    }
+
+    #[test]
+    fn moved_pick_is_kept() {
+        // rising edge: the engine picks the first frame >= threshold that is >= its predecessor
+        let onset = [0.0, 0.3, 0.6, 0.9, 0.2, 0.0, 0.0, 0.0];
+        let times: Vec<f64> = (0..onset.len()).map(|i| i as f64 * 0.01).collect();
+        let d = preview_threshold(&EnginePeakPicker, &times, &onset, 0.8, 0.25, 4);
+        assert_eq!((d.kept, d.added.len(), d.dropped.len()), (1, 0, 0));
     }
 
     #[test]
