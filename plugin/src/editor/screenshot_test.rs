@@ -145,23 +145,35 @@ impl EditorHost for DemoHost {
     }
 }
 
-/// Thresholds in cells, gestures counted.
+/// Thresholds in cells; every call logged.
 struct FakeParams {
     values: [Cell<f32>; 3],
-    gestures: Cell<usize>,
+    log: std::cell::RefCell<Vec<String>>,
+}
+
+impl FakeParams {
+    fn new(values: [f32; 3]) -> Self {
+        Self {
+            values: values.map(Cell::new),
+            log: Default::default(),
+        }
+    }
 }
 
 impl ParamAccess for FakeParams {
     fn threshold(&self, lane: usize) -> Option<f32> {
         self.values.get(lane).map(Cell::get)
     }
-    fn begin(&self, _lane: usize) {
-        self.gestures.set(self.gestures.get() + 1);
+    fn begin(&self, lane: usize) {
+        self.log.borrow_mut().push(format!("begin {lane}"));
     }
     fn set(&self, lane: usize, value: f32) {
+        self.log.borrow_mut().push(format!("set {lane}"));
         self.values[lane].set(value);
     }
-    fn end(&self, _lane: usize) {}
+    fn end(&self, lane: usize) {
+        self.log.borrow_mut().push(format!("end {lane}"));
+    }
 }
 
 /// Runs the UI a few passes and rasterizes the last one into RGBA8.
@@ -386,10 +398,7 @@ fn count_near(rgba: &[u8], rgb: [u8; 3], tol: i32) -> usize {
 fn editor_screenshot() {
     let host = DemoHost::new(None);
     let lanes = host.lanes();
-    let params = FakeParams {
-        values: [Cell::new(0.5), Cell::new(0.5), Cell::new(0.45)],
-        gestures: Cell::new(0),
-    };
+    let params = FakeParams::new([0.5, 0.5, 0.45]);
     let mut ui = EditorUi::new(lanes, Some(std::env::temp_dir()));
     {
         let v = ui.view_mut();
@@ -430,10 +439,111 @@ fn editor_screenshot() {
             .into(),
     ));
     let mut ui = EditorUi::new(host.lanes(), Some(std::env::temp_dir()));
+    ui.view_mut().fit((10.0, 17.9));
     let rgba = render(&host, &mut ui, &params);
     std::fs::write(dir.join("editor-error.png"), png(W, H, &rgba)).unwrap();
     assert!(
         count_near(&rgba, [70, 28, 28], 3) > 1000,
         "error box not drawn"
     );
+}
+
+/// Runs one UI frame with `events`.
+fn frame(
+    ctx: &egui::Context,
+    host: &DemoHost,
+    ui_state: &mut EditorUi,
+    params: &FakeParams,
+    events: Vec<egui::Event>,
+) {
+    let raw = egui::RawInput {
+        screen_rect: Some(Rect::from_min_size(
+            Pos2::ZERO,
+            Vec2::new(W as f32, H as f32),
+        )),
+        events,
+        ..Default::default()
+    };
+    let mut out = ctx.run_ui(raw, |ui| {
+        ui_state.poll(host);
+        let mut drag = |_: &std::path::Path| Err("test".to_string());
+        ui_state.show(ui, host, params, &mut drag);
+    });
+    out.textures_delta.clear();
+}
+
+fn button(pos: Pos2, pressed: bool) -> egui::Event {
+    egui::Event::PointerButton {
+        pos,
+        button: egui::PointerButton::Primary,
+        pressed,
+        modifiers: Default::default(),
+    }
+}
+
+#[test]
+fn dragging_the_threshold_line_is_one_host_gesture() {
+    let host = DemoHost::new(None);
+    let params = FakeParams::new([0.5, 0.5, 0.45]);
+    let mut ui = EditorUi::new(host.lanes(), Some(std::env::temp_dir()));
+    ui.view_mut().fit((10.0, 17.9));
+    let ctx = egui::Context::default();
+    frame(&ctx, &host, &mut ui, &params, vec![]);
+    let g = ui.geometry().expect("roll drawn");
+    let (top, bottom) = g.lanes.lane_span(1);
+    let strip_top = top + g.notes_h;
+    let x = g.roll.center().x;
+    let start = Pos2::new(x, (strip_top + bottom) * 0.5);
+    let end = Pos2::new(x + 5.0, strip_top + (bottom - strip_top) * 0.2); // 80 % up the strip
+    let mut steps = vec![
+        vec![egui::Event::PointerMoved(start)],
+        vec![button(start, true)],
+    ];
+    for i in 1..=6 {
+        let p = start + (end - start) * (i as f32 / 6.0);
+        steps.push(vec![egui::Event::PointerMoved(p)]);
+    }
+    steps.push(vec![button(end, false)]);
+    steps.push(vec![]);
+    for ev in steps {
+        frame(&ctx, &host, &mut ui, &params, ev);
+    }
+    let log = params.log.borrow().clone();
+    assert_eq!(log.first().map(String::as_str), Some("begin 1"), "{log:?}");
+    assert_eq!(log.last().map(String::as_str), Some("end 1"), "{log:?}");
+    assert_eq!(log.iter().filter(|l| l.starts_with("begin")).count(), 1);
+    assert!(log.iter().filter(|l| *l == "set 1").count() >= 2, "{log:?}");
+    let v = params.values[1].get();
+    assert!((v - 0.8).abs() < 0.03, "threshold {v}");
+    assert_eq!(params.values[0].get(), 0.5);
+}
+
+#[test]
+fn dragging_in_the_notes_selects_a_range() {
+    let host = DemoHost::new(None);
+    let params = FakeParams::new([0.5, 0.5, 0.45]);
+    let mut ui = EditorUi::new(host.lanes(), Some(std::env::temp_dir()));
+    ui.view_mut().fit((10.0, 17.9));
+    let ctx = egui::Context::default();
+    frame(&ctx, &host, &mut ui, &params, vec![]);
+    let g = ui.geometry().unwrap();
+    let (top, _) = g.lanes.lane_span(0);
+    let y = top + g.notes_h * 0.5;
+    let a = Pos2::new(g.roll.left() + 100.0, y);
+    let b = Pos2::new(g.roll.left() + 300.0, y);
+    for ev in [
+        vec![egui::Event::PointerMoved(a)],
+        vec![button(a, true)],
+        vec![egui::Event::PointerMoved(a + Vec2::new(50.0, 0.0))],
+        vec![egui::Event::PointerMoved(b)],
+        vec![button(b, false)],
+        vec![],
+    ] {
+        frame(&ctx, &host, &mut ui, &params, ev);
+    }
+    let sel = ui.selection().expect("a selection");
+    let map = ui.view_mut().mapping(g.roll.left(), g.roll.width());
+    assert!((sel.start_s - map.x_to_time(a.x)).abs() < 0.02, "{sel:?}");
+    assert!((sel.end_s - map.x_to_time(b.x)).abs() < 0.02, "{sel:?}");
+    assert!(params.log.borrow().is_empty(), "no parameter touched");
 }

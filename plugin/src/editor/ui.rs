@@ -81,6 +81,18 @@ pub struct EditorUi {
     status: StatusInfo,
     retrigger_ms: Vec<f32>,
     threshold_scale: f32,
+    geometry: Option<RollGeometry>,
+}
+
+/// Where the last frame drew the roll (for tests and tools that drive the UI).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RollGeometry {
+    /// The notes + curves area (right of the lane headers, below the ruler).
+    pub roll: Rect,
+    /// The lanes' vertical layout.
+    pub lanes: LaneLayout,
+    /// Height of the notes part of a lane; the activation strip is the rest.
+    pub notes_h: f32,
 }
 
 impl EditorUi {
@@ -104,12 +116,23 @@ impl EditorUi {
             status: StatusInfo::default(),
             retrigger_ms: Vec::new(),
             threshold_scale: 1.0,
+            geometry: None,
         }
     }
 
     /// The editor's copy of the capture.
     pub fn mirror(&self) -> &CaptureMirror {
         &self.mirror
+    }
+
+    /// Where the last frame drew the roll, if it was drawn.
+    pub fn geometry(&self) -> Option<RollGeometry> {
+        self.geometry
+    }
+
+    /// The current selection.
+    pub fn selection(&self) -> Option<RangeSelection> {
+        self.selection
     }
 
     /// The piano-roll view.
@@ -150,7 +173,12 @@ impl EditorUi {
         for a in self.scratch_acts.drain(..) {
             self.mirror.push_activation(a);
         }
-        self.transport = host.transport();
+        let transport = host.transport();
+        if transport.playing && !self.transport.playing {
+            // the transport just started: follow it again (scrolling by hand turned this off)
+            self.view.follow = true;
+        }
+        self.transport = transport;
         self.status = host.status();
         let scale = host.threshold_scale();
         self.threshold_scale = if scale.is_finite() && scale > 0.0 {
@@ -180,8 +208,12 @@ impl EditorUi {
             .exact_size(250.0)
             .show(ui, |ui| self.status_panel(ui));
         egui::CentralPanel::default().show(ui, |ui| self.roll(ui, params));
-        if self.transport.playing {
+        if self.transport.playing || self.gesture.is_some() {
             ui.ctx().request_repaint();
+        } else {
+            // status, late notes and offline renders still change while stopped
+            ui.ctx()
+                .request_repaint_after(std::time::Duration::from_millis(100));
         }
     }
 
@@ -413,6 +445,11 @@ impl EditorUi {
             count: self.lanes.len(),
         };
         let map = self.view.mapping(roll_rect.left(), roll_rect.width());
+        self.geometry = Some(RollGeometry {
+            roll: roll_rect,
+            lanes: layout,
+            notes_h,
+        });
         let painter = ui.painter_at(full);
         let visuals = ui.visuals().clone();
 
@@ -452,7 +489,9 @@ impl EditorUi {
             (y >= s_top).then_some((lane, s_top, bottom))
         };
         if resp.drag_started_by(PointerButton::Primary)
-            && let Some(p) = resp.interact_pointer_pos()
+            && let Some(p) = ui
+                .input(|i| i.pointer.press_origin())
+                .or(resp.interact_pointer_pos())
         {
             if let Some((lane, _, _)) = strip_of(p.y)
                 && let Some(v) = params.threshold(lane)
@@ -711,10 +750,11 @@ impl EditorUi {
             if let Some(p) = self.preview.as_ref().filter(|p| p.lane == lane) {
                 child.label(
                     RichText::new(format!(
-                        "+{}  -{}",
+                        "+{} new, -{} gone",
                         p.diff.added.len(),
                         p.diff.dropped.len()
                     ))
+                    .small()
                     .color(Color32::from_rgb(120, 220, 140)),
                 );
             }
