@@ -547,3 +547,38 @@ fn dragging_in_the_notes_selects_a_range() {
     assert!((sel.end_s - map.x_to_time(b.x)).abs() < 0.02, "{sel:?}");
     assert!(params.log.borrow().is_empty(), "no parameter touched");
 }
+
+#[test]
+fn export_button_writes_selection_and_copies_path() {
+    let host = DemoHost::new(None);
+    let dir = std::env::temp_dir().join(format!("hitscribe-ui-export-{}", std::process::id()));
+    let mut ui = EditorUi::new(host.lanes(), Some(dir.clone()));
+    ui.set_selection(Some(RangeSelection::from_points(12.0, 14.0)));
+    let ctx = egui::Context::default();
+    let mut result = None;
+    let mut out = ctx.run_ui(egui::RawInput::default(), |_ui| {
+        ui.poll(&host);
+        result = Some(ui.export_now(&_ui.ctx().clone(), &host));
+    });
+    out.textures_delta.clear();
+    let r = result.unwrap().expect("export ok");
+    assert!(r.path.starts_with(&dir));
+    assert_eq!(r.bpm, 120.0);
+    let expect = host
+        .notes
+        .iter()
+        .filter(|n| (12.0..14.0).contains(&n.time_s))
+        .count();
+    assert_eq!(r.notes, expect);
+    let copied = out.platform_output.commands.iter().any(
+        |c| matches!(c, egui::OutputCommand::CopyText(t) if *t == r.path.display().to_string()),
+    );
+    assert!(
+        copied,
+        "path not copied: {:?}",
+        out.platform_output.commands
+    );
+    let notes = hitscribe_engine::midi_file::read_smf(&r.path).unwrap();
+    assert_eq!(notes.len(), expect);
+    std::fs::remove_dir_all(&dir).ok();
+}

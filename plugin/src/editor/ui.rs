@@ -252,13 +252,13 @@ impl EditorUi {
                 .on_hover_text("Write a .mid file (GM drums, host tempo) and copy its path")
                 .clicked()
             {
-                self.export(ui.ctx(), None);
+                self.export(ui.ctx(), host, None);
             }
             let drag = ui
                 .add(egui::Button::new("Drag MIDI").sense(Sense::click_and_drag()))
                 .on_hover_text("Drag into your DAW (exports the file first)");
             if drag.drag_started() {
-                self.export(ui.ctx(), Some(drag_out));
+                self.export(ui.ctx(), host, Some(drag_out));
             }
             if self.selection.is_some() && ui.button("Select none").clicked() {
                 self.selection = None;
@@ -285,18 +285,37 @@ impl EditorUi {
         }
     }
 
-    fn export(&mut self, ctx: &egui::Context, drag_out: Option<&mut DragOutFn<'_>>) {
+    /// Runs the Export button's action (file + clipboard) and returns the result.
+    pub fn export_now(
+        &mut self,
+        ctx: &egui::Context,
+        host: &dyn EditorHost,
+    ) -> Result<ExportResult, String> {
+        self.export(ctx, host, None);
+        match &self.message {
+            Some(ExportMessage::Done { result, .. }) => Ok(result.clone()),
+            Some(ExportMessage::Failed(e)) => Err(e.clone()),
+            None => Err("nothing exported".into()),
+        }
+    }
+
+    /// Exports the plugin's whole capture store (not only the editor's last minutes), or the
+    /// selected range of it.
+    fn export(
+        &mut self,
+        ctx: &egui::Context,
+        host: &dyn EditorHost,
+        drag_out: Option<&mut DragOutFn<'_>>,
+    ) {
+        let mut all = Vec::new();
+        host.capture_notes_since(0, &mut all);
+        all.sort_by(|a, b| a.time_s.total_cmp(&b.time_s));
         let unix = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or(0);
         let path = unique_path(&self.export_dir, unix);
-        match export_capture(
-            self.mirror.notes(),
-            self.selection,
-            self.transport.tempo_bpm,
-            &path,
-        ) {
+        match export_capture(&all, self.selection, self.transport.tempo_bpm, &path) {
             Ok(result) => {
                 ctx.copy_text(result.path.display().to_string());
                 let drag_note = drag_out.and_then(|f| {
@@ -513,7 +532,7 @@ impl EditorUi {
                 let (top, bottom) = layout.lane_span(g.lane);
                 let s_top = top + notes_h;
                 let eff = (1.0 - (p.y - s_top) / (bottom - s_top)).clamp(0.0, 1.0);
-                let v = (eff / self.threshold_scale).clamp(0.0, 1.0);
+                let v = (eff / self.threshold_scale).clamp(0.01, 0.99);
                 if v != g.value {
                     g.value = v;
                     params.set(g.lane, v);
@@ -720,7 +739,7 @@ impl EditorUi {
                     .map(|g| g.value)
                     .unwrap_or(v0);
                 child.spacing_mut().slider_width = LABEL_W - 56.0;
-                let r = child.add(egui::Slider::new(&mut v, 0.0..=1.0).fixed_decimals(2));
+                let r = child.add(egui::Slider::new(&mut v, 0.01..=0.99).fixed_decimals(2));
                 let r = r.on_hover_text("Threshold (automatable). Drag the orange line too.");
                 if r.drag_started() {
                     params.begin(lane);
