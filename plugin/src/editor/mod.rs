@@ -130,3 +130,48 @@ impl ParamAccess for SetterAccess<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct EmptyHost;
+
+    impl EditorHost for EmptyHost {
+        fn lanes(&self) -> Vec<LaneInfo> {
+            vec![LaneInfo {
+                name: "kick".into(),
+                gm_note: 36,
+            }]
+        }
+        fn threshold_param(&self, _lane: usize) -> Option<&FloatParam> {
+            None
+        }
+        fn capture_notes_since(&self, since: u64, _out: &mut Vec<CaptureNote>) -> u64 {
+            since
+        }
+        fn capture_epoch(&self) -> u64 {
+            0
+        }
+        fn drain_activations(&self, _out: &mut Vec<ActivationPoint>) {}
+        fn clear_capture(&self) {}
+        fn transport(&self) -> TransportInfo {
+            TransportInfo::default()
+        }
+        fn status(&self) -> StatusInfo {
+            StatusInfo::default()
+        }
+    }
+
+    #[test]
+    fn create_gives_an_editor_of_the_default_size() {
+        let state = default_state();
+        assert!(!state.is_open());
+        let size = state.size();
+        assert_eq!(
+            size,
+            nice_plug::editor::dpi::LogicalSize::new(960.0, 640.0).into()
+        );
+        assert!(create(Arc::new(EmptyHost), state).is_some());
+    }
+}

@@ -556,9 +556,9 @@ fn export_button_writes_selection_and_copies_path() {
     ui.set_selection(Some(RangeSelection::from_points(12.0, 14.0)));
     let ctx = egui::Context::default();
     let mut result = None;
-    let mut out = ctx.run_ui(egui::RawInput::default(), |_ui| {
+    let mut out = ctx.run_ui(egui::RawInput::default(), |eui| {
         ui.poll(&host);
-        result = Some(ui.export_now(&_ui.ctx().clone(), &host));
+        result = Some(ui.export_now(&eui.ctx().clone(), &host));
     });
     out.textures_delta.clear();
     let r = result.unwrap().expect("export ok");
