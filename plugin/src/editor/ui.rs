@@ -469,7 +469,7 @@ impl EditorUi {
             lanes: layout,
             notes_h,
         });
-        let painter = ui.painter_at(full);
+        let painter = ui.painter_at(roll_rect);
         let visuals = ui.visuals().clone();
 
         // --- interaction on the roll area
