@@ -899,6 +899,96 @@ pub fn what_to_do(err: &str) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use nice_plug::prelude::FloatParam;
+    use std::sync::Mutex;
+
+    /// A host whose capture and transport the test changes.
+    #[derive(Default)]
+    struct LiveHost {
+        notes: Mutex<Vec<CaptureNote>>,
+        epoch: Mutex<u64>,
+        playing: Mutex<bool>,
+    }
+
+    impl EditorHost for LiveHost {
+        fn lanes(&self) -> Vec<LaneInfo> {
+            vec![LaneInfo {
+                name: "kick".into(),
+                gm_note: 36,
+            }]
+        }
+        fn threshold_param(&self, _lane: usize) -> Option<&FloatParam> {
+            None
+        }
+        fn capture_notes_since(&self, since: u64, out: &mut Vec<CaptureNote>) -> u64 {
+            let n = self.notes.lock().unwrap();
+            out.extend_from_slice(&n[(since as usize).min(n.len())..]);
+            n.len() as u64
+        }
+        fn capture_epoch(&self) -> u64 {
+            *self.epoch.lock().unwrap()
+        }
+        fn drain_activations(&self, _out: &mut Vec<ActivationPoint>) {}
+        fn clear_capture(&self) {
+            self.notes.lock().unwrap().clear();
+            *self.epoch.lock().unwrap() += 1;
+        }
+        fn transport(&self) -> TransportInfo {
+            TransportInfo {
+                playing: *self.playing.lock().unwrap(),
+                position_s: Some(3.0),
+                ..Default::default()
+            }
+        }
+        fn status(&self) -> StatusInfo {
+            StatusInfo::default()
+        }
+    }
+
+    fn kick(t: f64) -> CaptureNote {
+        CaptureNote {
+            time_s: t,
+            lane: 0,
+            key: 36,
+            velocity: 100,
+        }
+    }
+
+    #[test]
+    fn poll_is_incremental_and_resyncs_on_epoch() {
+        let host = LiveHost::default();
+        let mut ui = EditorUi::new(host.lanes(), None);
+        host.notes.lock().unwrap().extend([kick(0.5), kick(1.0)]);
+        ui.poll(&host);
+        assert_eq!(ui.mirror().notes().len(), 2);
+        host.notes.lock().unwrap().push(kick(1.5));
+        ui.poll(&host);
+        ui.poll(&host);
+        assert_eq!(ui.mirror().notes().len(), 3, "no duplicates");
+        // state load: capture replaced, epoch bumped
+        *host.notes.lock().unwrap() = vec![kick(9.0)];
+        *host.epoch.lock().unwrap() += 1;
+        ui.poll(&host);
+        let times: Vec<f64> = ui.mirror().notes().iter().map(|n| n.time_s).collect();
+        assert_eq!(times, [9.0]);
+    }
+
+    #[test]
+    fn transport_start_turns_follow_back_on() {
+        let host = LiveHost::default();
+        let mut ui = EditorUi::new(host.lanes(), None);
+        ui.poll(&host);
+        ui.view_mut().scroll_by(-1.0);
+        assert!(!ui.view_mut().follow);
+        *host.playing.lock().unwrap() = true;
+        ui.poll(&host);
+        assert!(ui.view_mut().follow);
+        let v = *ui.view_mut();
+        assert!(
+            (v.start_s + v.span_s * 0.9 - 3.0).abs() < 1e-9,
+            "now at 90 %"
+        );
+    }
 
     #[test]
     fn time_format() {
