@@ -127,6 +127,8 @@ pub struct RunResult {
     pub saved_state: Vec<u8>,
     /// Whether the plugin asked for a restart.
     pub restart_requested: bool,
+    /// Wall time of each `process` call with its block size: (nanoseconds, frames).
+    pub process_times: Vec<(u64, u32)>,
 }
 
 impl RunResult {
@@ -221,6 +223,7 @@ pub fn run_plugin(input: &[f32], cfg: &RunConfig) -> RunResult {
         .collect();
     let mut out = [vec![0.0f32; total], vec![0.0f32; total]];
     let mut events = Vec::new();
+    let mut process_times = Vec::new();
 
     let mut processor = processor.start_processing().expect("start processing");
     let mut in_ports = AudioPorts::with_capacity(2, 1);
@@ -283,6 +286,7 @@ pub fn run_plugin(input: &[f32], cfg: &RunConfig) -> RunResult {
                 time_signature_numerator: 4,
                 time_signature_denominator: 4,
             });
+            let t0 = Instant::now();
             processor
                 .process(
                     &input_audio,
@@ -293,6 +297,7 @@ pub fn run_plugin(input: &[f32], cfg: &RunConfig) -> RunResult {
                     transport.as_ref(),
                 )
                 .expect("process");
+            process_times.push((t0.elapsed().as_nanos() as u64, b as u32));
         }
         for (o, buf) in out.iter_mut().zip(&out_bufs) {
             o[pos..pos + b].copy_from_slice(&buf[..b]);
@@ -333,6 +338,7 @@ pub fn run_plugin(input: &[f32], cfg: &RunConfig) -> RunResult {
         output: out,
         saved_state,
         restart_requested,
+        process_times,
     }
 }
 

@@ -142,6 +142,20 @@ fn realtime_paced_equals_offline() {
         "real time (paced) must equal the offline render"
     );
     assert_matches_engine(&rt, sr, 512, &mono);
+    // real time never waits for the worker: process calls take a small fraction of a block
+    let mut ratios: Vec<f64> = rt
+        .process_times
+        .iter()
+        .map(|&(ns, frames)| ns as f64 / 1e9 / (frames as f64 / sr))
+        .collect();
+    ratios.sort_by(|a, b| a.total_cmp(b));
+    let median = ratios[ratios.len() / 2];
+    let p99 = ratios[ratios.len() * 99 / 100];
+    eprintln!(
+        "real-time process() cost as a fraction of the block duration: median {median:.5}, p99 {p99:.5}, max {:.5}",
+        ratios[ratios.len() - 1]
+    );
+    assert!(median < 0.1, "median process cost {median} of real time");
 }
 
 #[test]
