@@ -6,13 +6,29 @@ use anyhow::{Context, Result};
 use hitscribe_engine::eval::{score, Event};
 use hitscribe_engine::model::{locate_model, FrameDetector, FrameOutput, OnnxModel};
 use hitscribe_engine::resample::StreamResampler;
-use hitscribe_engine::{downmix_interleaved, runtime, DeviceRequest, DrumNote, Transcriber};
+use hitscribe_engine::{
+    downmix_interleaved, runtime, DeviceRequest, DrumNote, EngineConfig, Transcriber,
+};
 
 use crate::{engine_config, EngineArgs};
 
 /// The committed demo loop.
 pub fn demo_loop() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/loops/demo-colombo-120bpm.wav")
+    loops_dir().join("demo-colombo-120bpm.wav")
+}
+
+fn loops_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/loops")
+}
+
+/// Every committed loop with ground truth.
+fn all_loops() -> Result<Vec<PathBuf>> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(loops_dir())?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "wav") && p.with_extension("tsv").is_file())
+        .collect();
+    v.sort();
+    Ok(v)
 }
 
 fn thread_cpu_s() -> f64 {
@@ -47,20 +63,34 @@ fn read_truth(tsv: &Path, labels: &[String]) -> Result<Vec<Event>> {
         .collect()
 }
 
-fn f_measure(t: &mut Transcriber, audio: &[f32], rate: f64, truth: &[Event]) -> f64 {
-    let mut notes: Vec<DrumNote> = Vec::new();
-    for b in audio.chunks(1024) {
-        t.process(b, &mut notes);
+/// F-measure over all loops (counts pooled), at `tol` seconds.
+fn f_measure(make: &dyn Fn(f64) -> Result<Transcriber>, tol: f64) -> Result<f64> {
+    let (mut tp, mut fp, mut fn_) = (0, 0, 0);
+    for wav in all_loops()? {
+        let a = hitscribe_engine::audio_file::decode(&wav)?;
+        let mut mono = Vec::new();
+        downmix_interleaved(&a.samples, a.channels, &mut mono);
+        let rate = a.sample_rate as f64;
+        let mut t = make(rate)?;
+        let truth = read_truth(&wav.with_extension("tsv"), &t.contract().class_names)?;
+        let mut notes: Vec<DrumNote> = Vec::new();
+        for b in mono.chunks(1024) {
+            t.process(b, &mut notes);
+        }
+        t.finish(&mut notes);
+        let det: Vec<Event> = notes
+            .iter()
+            .map(|n| Event {
+                time: n.sample as f64 / rate,
+                class: n.class,
+            })
+            .collect();
+        let s = score(&det, &truth, tol);
+        tp += s.tp;
+        fp += s.fp;
+        fn_ += s.fn_;
     }
-    t.finish(&mut notes);
-    let det: Vec<Event> = notes
-        .iter()
-        .map(|n| Event {
-            time: n.sample as f64 / rate,
-            class: n.class,
-        })
-        .collect();
-    score(&det, truth, 0.05).f_measure()
+    Ok(2.0 * tp as f64 / ((2 * tp + fp + fn_).max(1)) as f64)
 }
 
 /// CPU time (percent of one core) to run 60 s of 48 kHz audio through `t`.
@@ -114,8 +144,6 @@ pub fn run(json: bool, e: &EngineArgs) -> Result<()> {
     let hop_ms = hop as f64 * 1000.0 / contract.sample_rate as f64;
     drop(model);
 
-    let tsv = demo_loop().with_extension("tsv");
-    let truth = read_truth(&tsv, &contract.class_names)?;
     let audio48 = resample_all(&mono, rate, 48_000)?;
 
     let mut cfg = engine_config(e, 48_000.0);
@@ -125,11 +153,17 @@ pub fn run(json: bool, e: &EngineArgs) -> Result<()> {
     let mut base = Transcriber::baseline(48_000.0, Vec::new())?;
     let base_cpu = cpu_percent_48k(&mut base, &audio48);
 
-    cfg.input_sample_rate = rate as f64;
-    let mut neural = Transcriber::new(cfg)?;
-    let neural_f = f_measure(&mut neural, &mono, rate as f64, &truth);
-    let mut base = Transcriber::baseline(rate as f64, Vec::new())?;
-    let base_f = f_measure(&mut base, &mono, rate as f64, &truth);
+    let neural_at = |r: f64| -> Result<Transcriber> {
+        Ok(Transcriber::new(EngineConfig {
+            input_sample_rate: r,
+            ..cfg.clone()
+        })?)
+    };
+    let base_at = |r: f64| -> Result<Transcriber> { Ok(Transcriber::baseline(r, Vec::new())?) };
+    let neural_f = f_measure(&neural_at, 0.05)?;
+    let neural_f5 = f_measure(&neural_at, 0.005)?;
+    let base_f = f_measure(&base_at, 0.05)?;
+    let base_f5 = f_measure(&base_at, 0.005)?;
 
     let st = neural.status();
     let v = serde_json::json!({
@@ -144,7 +178,10 @@ pub fn run(json: bool, e: &EngineArgs) -> Result<()> {
         "engine_cpu_percent_48k": engine_cpu,
         "baseline_cpu_percent_48k": base_cpu,
         "neural_f": neural_f,
+        "neural_f_5ms": neural_f5,
         "baseline_f": base_f,
+        "baseline_f_5ms": base_f5,
+        "loops": all_loops()?.iter().map(|p| p.file_name().unwrap_or_default().to_string_lossy().into_owned()).collect::<Vec<_>>(),
         "latency_ms_48k": Transcriber::new(engine_config(e, 48_000.0))?.status().latency_ms,
     });
     if json {

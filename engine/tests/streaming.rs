@@ -23,23 +23,24 @@ fn block_size_invariance() {
 }
 
 #[test]
-fn demo_loop_right_times_and_classes() {
-    let (x, rate, truth) = demo();
-    let mut t = transcriber(rate as f64);
-    let notes = run(&mut t, &x, 512);
-    let labels = t.contract().class_names.clone();
-    let s = score(
-        &note_events(&notes, rate as f64),
-        &truth_events(&truth, &labels),
-        0.005,
-    );
-    assert!(
-        s.f_measure() >= MIN_F_5MS,
-        "F at ±5 ms = {:.3} ({s:?}), want >= {MIN_F_5MS}",
-        s.f_measure()
-    );
-    for n in &notes {
-        assert!((1..=127).contains(&n.velocity));
+fn demo_loops_right_times_and_classes() {
+    for wav in all_loops() {
+        let (x, rate, truth) = load_loop(&wav);
+        let mut t = transcriber(rate as f64);
+        let notes = run(&mut t, &x, 512);
+        let labels = t.contract().class_names.clone();
+        let s = score(
+            &note_events(&notes, rate as f64),
+            &truth_events(&truth, &labels),
+            0.005,
+        );
+        assert!(
+            s.f_measure() >= MIN_F_5MS,
+            "{}: F at ±5 ms = {:.3} ({s:?}), want >= {MIN_F_5MS}",
+            wav.display(),
+            s.f_measure()
+        );
+        assert!(notes.iter().all(|n| (1..=127).contains(&n.velocity)));
     }
 }
 

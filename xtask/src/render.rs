@@ -9,21 +9,69 @@ use hitscribe_engine::audio_file::decode;
 use hitscribe_engine::downmix_interleaved;
 use hitscribe_engine::resample::StreamResampler;
 
-/// Kit used for the demo loop (a validation kit, held out from training).
-pub const KIT: &str = "ColomboAcousticDrumkit";
 const KIT_DIR: &str = "/usr/share/hydrogen/data/drumkits";
 const RATE: u32 = 44_100;
-/// One-shot per class: kick, snare, hihat.
-const SAMPLES: [(&str, &str); 3] = [
-    ("kick", "bassdrum-4mics-br-stereo-normal3.flac"),
-    ("snare", "snare-opaque-normal-mic-normal_shot2.flac"),
-    ("hihat", "hihat-closed-1.flac"),
-];
-const BPM: f64 = 120.0;
+const LABELS: [&str; 3] = ["kick", "snare", "hihat"];
 const START_S: f64 = 0.25;
 const LENGTH_S: f64 = 8.0;
 
-/// (step in 16ths from START_S, class, velocity) for the 4 bars.
+/// One demo loop: a validation kit (held out from training), its one-shots, tempo, pattern.
+struct Loop {
+    name: &'static str,
+    kit: &'static str,
+    /// One-shot file per class: kick, snare, hihat.
+    files: [&'static str; 3],
+    bpm: f64,
+    pattern: fn() -> Vec<(u32, usize, u8)>,
+}
+
+const LOOPS: [Loop; 2] = [
+    Loop {
+        name: "demo-colombo-120bpm",
+        kit: "ColomboAcousticDrumkit",
+        files: [
+            "bassdrum-4mics-br-stereo-normal3.flac",
+            "snare-opaque-normal-mic-normal_shot2.flac",
+            "hihat-closed-1.flac",
+        ],
+        bpm: 120.0,
+        pattern: pattern,
+    },
+    Loop {
+        name: "demo-rumpf-100bpm",
+        kit: "rumpf_kit_z01_h2",
+        files: ["beats_06-38.flac", "beats_01-21.flac", "beats_09-10.flac"],
+        bpm: 100.0,
+        pattern: pattern_16ths,
+    },
+];
+
+/// 16th-note hi-hats with accents, a busier kick, backbeat snare with a flam-free ghost note;
+/// 3 bars at 100 bpm fit in 8 s.
+pub fn pattern_16ths() -> Vec<(u32, usize, u8)> {
+    let mut p = Vec::new();
+    for bar in 0..3u32 {
+        let b = bar * 16;
+        for step in 0..16 {
+            let vel = match step % 4 {
+                0 => 110,
+                2 => 85,
+                _ => 50,
+            };
+            p.push((b + step, 2, vel));
+        }
+        for &(s, v) in &[(0, 125), (3, 70), (8, 115), (10, 95)] {
+            p.push((b + s, 0, v));
+        }
+        p.push((b + 4, 1, 120));
+        p.push((b + 12, 1, 110));
+        p.push((b + 14, 1, 45));
+    }
+    p.sort_by_key(|e| (e.0, e.1));
+    p
+}
+
+/// (step in 16ths from START_S, class, velocity) for the 4 bars of the 120 bpm loop.
 pub fn pattern() -> Vec<(u32, usize, u8)> {
     let mut p = Vec::new();
     for bar in 0..4u32 {
@@ -85,27 +133,37 @@ fn load_one_shot(path: &Path) -> Result<Vec<f32>> {
     Ok(shot)
 }
 
-/// Renders `assets/loops/demo-colombo-120bpm.wav` and `.tsv`.
+/// Renders every demo loop into `assets/loops/<name>.wav` and `<name>.tsv`.
 pub fn render_demo(root: &Path) -> Result<()> {
-    let kit = Path::new(KIT_DIR).join(KIT);
+    for l in &LOOPS {
+        render_loop(root, l)?;
+    }
+    Ok(())
+}
+
+fn render_loop(root: &Path, l: &Loop) -> Result<()> {
+    let kit = Path::new(KIT_DIR).join(l.kit);
     let validation = root.join("model/VALIDATION_KITS.txt");
     if let Ok(v) = std::fs::read_to_string(&validation) {
-        if !v.lines().any(|l| l.trim() == KIT) {
+        if !v.lines().any(|x| x.trim() == l.kit) {
             bail!(
-                "{KIT} is not listed in {}; pick a held-out kit",
+                "{} is not listed in {}; pick a held-out kit",
+                l.kit,
                 validation.display()
             );
         }
     }
-    let shots: Vec<Vec<f32>> = SAMPLES
+    let shots: Vec<Vec<f32>> = l
+        .files
         .iter()
-        .map(|(_, f)| load_one_shot(&kit.join(f)))
+        .map(|f| load_one_shot(&kit.join(f)))
         .collect::<Result<_>>()?;
     let n = (LENGTH_S * RATE as f64) as usize;
     let mut mix = vec![0f32; n];
     let mut tsv = String::new();
-    let step_s = 60.0 / BPM / 4.0;
-    for (step, class, vel) in pattern() {
+    let step_s = 60.0 / l.bpm / 4.0;
+    let pattern = (l.pattern)();
+    for &(step, class, vel) in &pattern {
         let t = START_S + step as f64 * step_s;
         let at = (t * RATE as f64).round() as usize;
         let gain = 0.5 * (vel as f32 / 127.0).powf(1.5);
@@ -116,7 +174,7 @@ pub fn render_demo(root: &Path) -> Result<()> {
             tsv,
             "{:.6}\t{}\t{}",
             at as f64 / RATE as f64,
-            SAMPLES[class].0,
+            LABELS[class],
             vel
         )?;
     }
@@ -128,7 +186,7 @@ pub fn render_demo(root: &Path) -> Result<()> {
     }
     let dir = root.join("assets/loops");
     std::fs::create_dir_all(&dir)?;
-    let wav: PathBuf = dir.join("demo-colombo-120bpm.wav");
+    let wav: PathBuf = dir.join(format!("{}.wav", l.name));
     let spec = hound::WavSpec {
         channels: 1,
         sample_rate: RATE,
@@ -140,11 +198,11 @@ pub fn render_demo(root: &Path) -> Result<()> {
         w.write_sample((x.clamp(-1.0, 1.0) * 32767.0).round() as i16)?;
     }
     w.finalize()?;
-    std::fs::write(dir.join("demo-colombo-120bpm.tsv"), tsv)?;
+    std::fs::write(dir.join(format!("{}.tsv", l.name)), tsv)?;
     println!(
         "wrote {} and its .tsv ({} notes)",
         wav.display(),
-        pattern().len()
+        pattern.len()
     );
     Ok(())
 }

@@ -41,8 +41,24 @@ pub fn transcriber(rate: f64) -> Transcriber {
 
 /// The demo loop (mono, 44.1 kHz) and its ground truth.
 pub fn demo() -> (Vec<f32>, u32, Vec<(f64, String, u8)>) {
-    let wav = repo().join("assets/loops/demo-colombo-120bpm.wav");
-    let a = hitscribe_engine::audio_file::decode(&wav).unwrap();
+    load_loop(&repo().join("assets/loops/demo-colombo-120bpm.wav"))
+}
+
+/// Every committed loop (`assets/loops/*.wav` with a `.tsv`).
+pub fn all_loops() -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(repo().join("assets/loops"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "wav") && p.with_extension("tsv").is_file())
+        .collect();
+    v.sort();
+    assert!(v.len() >= 2, "{v:?}");
+    v
+}
+
+/// A loop (mono) and its ground truth (time, label, velocity).
+pub fn load_loop(wav: &Path) -> (Vec<f32>, u32, Vec<(f64, String, u8)>) {
+    let a = hitscribe_engine::audio_file::decode(wav).unwrap();
     assert_eq!(a.channels, 1);
     let tsv = std::fs::read_to_string(wav.with_extension("tsv")).unwrap();
     let truth = tsv
