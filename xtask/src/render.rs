@@ -35,7 +35,7 @@ const LOOPS: [Loop; 2] = [
             "hihat-closed-1.flac",
         ],
         bpm: 120.0,
-        pattern: pattern,
+        pattern,
     },
     Loop {
         name: "demo-rumpf-100bpm",
