@@ -151,7 +151,9 @@ fn ardour_records_the_plugins_midi_output() {
         }
     }
     assert_eq!(kick_beats.len(), kicks);
-    for w in kick_beats.windows(2) {
+    // The first kick depends on how Ardour starts the roll (the generator reads the transport
+    // position, which jumps at roll start); from the second kick on the signal is steady.
+    for w in kick_beats[1..].windows(2) {
         let gap_ms = (w[1] - w[0]) * 500.0; // 120 BPM session tempo: one beat = 500 ms
         assert!(
             (gap_ms - 500.0).abs() <= 2.0,
