@@ -303,3 +303,58 @@ fn invalid_contract_is_refused() {
         );
     }
 }
+
+/// One-shot of a validation kit (held out from training), mono, at `rate`.
+fn one_shot(file: &str, rate: u32) -> Vec<f32> {
+    let p = std::path::Path::new("/usr/share/hydrogen/data/drumkits/ColomboAcousticDrumkit").join(file);
+    let a = hitscribe_engine::audio_file::decode(&p)
+        .unwrap_or_else(|e| panic!("{e} (install the Debian package hydrogen-drumkits)"));
+    let mut mono = Vec::new();
+    hitscribe_engine::downmix_interleaved(&a.samples, a.channels, &mut mono);
+    let mut x = resample_aligned(&mono, a.sample_rate, rate);
+    let peak = x.iter().fold(0f32, |m, v| m.max(v.abs()));
+    let start = x.iter().position(|v| v.abs() >= 0.01 * peak).unwrap();
+    x.drain(..start);
+    x.iter_mut().for_each(|v| *v /= peak);
+    x
+}
+
+#[test]
+fn louder_hits_get_higher_velocities() {
+    let rate = 48_000u32;
+    for (label, file) in [
+        ("kick", "bassdrum-4mics-br-stereo-normal3.flac"),
+        ("snare", "snare-opaque-normal-mic-normal_shot2.flac"),
+    ] {
+        let shot = one_shot(file, rate);
+        let gains = [0.15f32, 0.35, 0.9];
+        let spacing = rate as usize / 2;
+        let mut x = vec![0f32; spacing * (gains.len() * 4 + 1)];
+        let mut onsets = Vec::new();
+        for rep in 0..4 {
+            for (g, &gain) in gains.iter().enumerate() {
+                let at = spacing / 2 + (rep * gains.len() + g) * spacing;
+                onsets.push((at, g));
+                for (d, s) in x[at..].iter_mut().zip(&shot[..shot.len().min(spacing - 1000)]) {
+                    *d += gain * s;
+                }
+            }
+        }
+        let mut t = transcriber(rate as f64);
+        let class = t.contract().class_index(label).unwrap();
+        let notes = run(&mut t, &x, 480);
+        let mut per_gain = vec![Vec::new(); gains.len()];
+        for &(at, g) in &onsets {
+            let hit = notes
+                .iter()
+                .find(|n| n.class == class && (n.sample as i64 - at as i64).abs() <= 240)
+                .unwrap_or_else(|| panic!("{label} at gain {} not found", gains[g]));
+            per_gain[g].push(hit.velocity as f32);
+        }
+        let mean: Vec<f32> = per_gain.iter().map(|v| v.iter().sum::<f32>() / v.len() as f32).collect();
+        assert!(
+            mean.windows(2).all(|w| w[0] < w[1]),
+            "{label}: mean velocity per gain {gains:?} = {mean:?}"
+        );
+    }
+}
