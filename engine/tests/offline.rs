@@ -92,3 +92,40 @@ fn baseline_detects_the_demo_loop() {
     let s = score(&det, &truth, 0.05);
     assert!(s.f_measure() > 0.5, "baseline F {:.3} {s:?}", s.f_measure());
 }
+
+#[test]
+fn decodes_wav_flac_mp3_ogg() {
+    // 2 s stereo clips of the demo loop (right = left / 2), encoded with libsndfile.
+    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+    let wav = hitscribe_engine::audio_file::decode(&data.join("clip.wav")).unwrap();
+    assert_eq!(
+        (wav.sample_rate, wav.channels, wav.frames()),
+        (44_100, 2, 88_200)
+    );
+    let energy = |s: &[f32], ch: usize| s.iter().skip(ch).step_by(2).map(|x| x * x).sum::<f32>();
+    for (file, lossy) in [("clip.flac", false), ("clip.mp3", true), ("clip.ogg", true)] {
+        let a = hitscribe_engine::audio_file::decode(&data.join(file)).unwrap();
+        assert_eq!((a.sample_rate, a.channels), (44_100, 2), "{file}");
+        assert!(
+            (a.duration_s() - 2.0).abs() < 0.1,
+            "{file}: {} s",
+            a.duration_s()
+        );
+        let ratio = energy(&a.samples, 1) / energy(&a.samples, 0);
+        assert!(
+            (ratio - 0.25).abs() < 0.02,
+            "{file}: channel energy ratio {ratio}"
+        );
+        if !lossy {
+            assert_eq!(a.samples.len(), wav.samples.len(), "{file} length");
+            let max_diff = a
+                .samples
+                .iter()
+                .zip(&wav.samples)
+                .fold(0f32, |m, (x, y)| m.max((x - y).abs()));
+            assert!(max_diff < 1e-4, "{file} is lossless, max diff {max_diff}");
+        }
+    }
+    let err = hitscribe_engine::audio_file::decode(&data.join("missing.wav")).unwrap_err();
+    assert!(err.to_string().contains("missing.wav"));
+}

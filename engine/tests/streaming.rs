@@ -306,7 +306,8 @@ fn invalid_contract_is_refused() {
 
 /// One-shot of a validation kit (held out from training), mono, at `rate`.
 fn one_shot(file: &str, rate: u32) -> Vec<f32> {
-    let p = std::path::Path::new("/usr/share/hydrogen/data/drumkits/ColomboAcousticDrumkit").join(file);
+    let p =
+        std::path::Path::new("/usr/share/hydrogen/data/drumkits/ColomboAcousticDrumkit").join(file);
     let a = hitscribe_engine::audio_file::decode(&p)
         .unwrap_or_else(|e| panic!("{e} (install the Debian package hydrogen-drumkits)"));
     let mut mono = Vec::new();
@@ -335,7 +336,10 @@ fn louder_hits_get_higher_velocities() {
             for (g, &gain) in gains.iter().enumerate() {
                 let at = spacing / 2 + (rep * gains.len() + g) * spacing;
                 onsets.push((at, g));
-                for (d, s) in x[at..].iter_mut().zip(&shot[..shot.len().min(spacing - 1000)]) {
+                for (d, s) in x[at..]
+                    .iter_mut()
+                    .zip(&shot[..shot.len().min(spacing - 1000)])
+                {
                     *d += gain * s;
                 }
             }
@@ -351,7 +355,10 @@ fn louder_hits_get_higher_velocities() {
                 .unwrap_or_else(|| panic!("{label} at gain {} not found", gains[g]));
             per_gain[g].push(hit.velocity as f32);
         }
-        let mean: Vec<f32> = per_gain.iter().map(|v| v.iter().sum::<f32>() / v.len() as f32).collect();
+        let mean: Vec<f32> = per_gain
+            .iter()
+            .map(|v| v.iter().sum::<f32>() / v.len() as f32)
+            .collect();
         assert!(
             mean.windows(2).all(|w| w[0] < w[1]),
             "{label}: mean velocity per gain {gains:?} = {mean:?}"
