@@ -91,6 +91,32 @@ fn marker_pair(gap: u64) -> [f32; 2] {
     ]
 }
 
+/// Decode samples read from the input ring into `buf`, stopping after a complete gap marker.
+/// Returns (items consumed, gap length; 0 when no marker completed). `marker_hi` carries the first
+/// half of a marker split across two reads.
+fn decode_input(
+    items: impl Iterator<Item = f32>,
+    marker_hi: &mut Option<u32>,
+    buf: &mut Vec<f32>,
+) -> (usize, u64) {
+    let mut used = 0;
+    for x in items {
+        used += 1;
+        if x.is_nan() {
+            let bits = x.to_bits() & MARKER_MASK;
+            match marker_hi.take() {
+                None => *marker_hi = Some(bits),
+                // The gap sits before the samples that follow the marker: stop here, so the
+                // caller processes what came before, then the gap, then the rest.
+                Some(hi) => return (used, ((hi as u64) << 22) | bits as u64),
+            }
+        } else {
+            buf.push(x);
+        }
+    }
+    (used, 0)
+}
+
 /// State shared by the two ends of one link.
 struct LinkShared {
     /// Input samples the worker has fully processed (notes for them are already queued).
@@ -401,12 +427,12 @@ impl Worker {
         let sr = self.config.sample_rate;
 
         loop {
-            let stop = self.link.stop.load(Ordering::Acquire);
+            if self.link.stop.load(Ordering::Acquire) {
+                // Deactivation: drop any backlog instead of making the main thread wait for it.
+                break;
+            }
             let avail = self.input.slots();
             if avail == 0 {
-                if stop {
-                    break;
-                }
                 if last_capture_drain.elapsed() > Duration::from_millis(100) {
                     self.shared.capture.drain_inbox();
                     last_capture_drain = Instant::now();
@@ -418,24 +444,8 @@ impl Worker {
             buf.clear();
             if let Ok(chunk) = self.input.read_chunk(avail.min(16384)) {
                 let (a, b) = chunk.as_slices();
-                let mut used = 0;
-                for &x in a.iter().chain(b) {
-                    used += 1;
-                    if x.is_nan() {
-                        let bits = x.to_bits() & MARKER_MASK;
-                        match marker_hi.take() {
-                            None => marker_hi = Some(bits),
-                            Some(hi) => {
-                                // The gap sits before the samples that follow the marker: stop
-                                // here, process what came before, then the gap, then the rest.
-                                gap = ((hi as u64) << 22) | bits as u64;
-                                break;
-                            }
-                        }
-                    } else {
-                        buf.push(x);
-                    }
-                }
+                let used;
+                (used, gap) = decode_input(a.iter().chain(b).copied(), &mut marker_hi, &mut buf);
                 chunk.commit(used);
             }
 
@@ -533,6 +543,99 @@ mod tests {
     fn margin_covers_one_block_plus_slack() {
         assert_eq!(worker_margin_samples(48000.0, 512), 512 + 480);
         assert_eq!(worker_margin_samples(44100.0, 100_000), 8192 + 441);
+    }
+
+    #[test]
+    fn decode_handles_gaps_and_split_markers() {
+        let m = marker_pair(70_000);
+        let mut hi = None;
+        let mut buf = vec![];
+        // samples, a complete marker, more samples: stops right after the marker
+        let items = [1.0, 2.0, m[0], m[1], 3.0];
+        assert_eq!(
+            decode_input(items.into_iter(), &mut hi, &mut buf),
+            (4, 70_000)
+        );
+        assert_eq!(buf, vec![1.0, 2.0]);
+        // a marker split across two reads
+        buf.clear();
+        assert_eq!(
+            decode_input([4.0, m[0]].into_iter(), &mut hi, &mut buf),
+            (2, 0)
+        );
+        assert!(hi.is_some());
+        assert_eq!(
+            decode_input([m[1], 5.0].into_iter(), &mut hi, &mut buf),
+            (1, 70_000)
+        );
+        assert_eq!(buf, vec![4.0]);
+        assert!(hi.is_none());
+    }
+
+    #[test]
+    fn worker_thread_matches_the_engine_and_survives_overflow() {
+        let sr = 48000.0;
+        // kicks: a decaying 60 Hz tone every 400 ms
+        let mono: Vec<f32> = (0..(sr as usize * 3))
+            .map(|i| {
+                let t = (i % 19200) as f32 / sr as f32;
+                0.9 * (2.0 * std::f32::consts::PI * 60.0 * t).sin() * (-t / 0.1).exp()
+            })
+            .collect();
+        let params = Arc::new(HitscribeParams::new(Arc::new(
+            crate::shared::CaptureStore::default(),
+        )));
+        let shared = Arc::new(SharedState::default());
+        let config = WorkerConfig {
+            sample_rate: sr,
+            max_block: 512,
+            device: DeviceParam::Cpu,
+            model_path: None,
+            runtime_path: None,
+            baseline: true,
+        };
+        let (mut handle, mut link) =
+            WorkerHandle::spawn(config, params.clone(), shared.clone()).unwrap();
+        assert_eq!(shared.status.state(), EngineState::Running);
+        let latency = handle.engine_latency().expect("loaded");
+        assert!(latency > 0);
+        for block in mono.chunks(512) {
+            assert_eq!(link.push_block(block.iter().copied()), 0);
+            assert!(link.wait_for_worker(Duration::from_secs(10)));
+        }
+        let mut got = vec![];
+        while let Some(n) = link.pop_note() {
+            got.push(n);
+        }
+        let classes = params.drums().iter().map(|d| d.class_settings()).collect();
+        let mut engine = Transcriber::baseline(sr, classes).unwrap();
+        engine.set_sensitivity(params.sensitivity.value());
+        let mut want = vec![];
+        engine.process(&mono, &mut want);
+        let want: Vec<WorkerNote> = want
+            .iter()
+            .map(|n| WorkerNote {
+                sample: n.sample,
+                class: n.class as u8,
+                velocity: n.velocity,
+            })
+            .collect();
+        assert!(want.len() >= 5, "{want:?}");
+        assert_eq!(got, want);
+        assert_eq!(link.consumed(), mono.len() as u64);
+
+        // Overflow: stop the worker reading (it has ended), fill the ring past its capacity.
+        handle.stop();
+        assert!(!link.worker_alive());
+        let cap = input_ring_capacity(sr);
+        let before = link.stream_pos();
+        let mut dropped = 0;
+        for block in std::iter::repeat_n([0.0f32; 4096], cap / 4096 + 2) {
+            dropped += link.push_block(block.into_iter());
+        }
+        assert!(dropped > 0, "a full ring drops whole blocks");
+        assert_eq!(link.stream_pos(), before + (cap / 4096 + 2) as u64 * 4096);
+        assert!(!link.wait_for_worker(Duration::from_millis(10)));
     }
 
     #[test]
