@@ -48,8 +48,25 @@ fn run_with_maxrss(cmd: &mut Command) -> Result<f64> {
     Ok(ru.ru_maxrss as f64 / 1024.0)
 }
 
-/// Runs all measurements and rewrites BENCHMARKS.md.
-pub fn run(root: &Path) -> Result<()> {
+/// Runs all measurements and rewrites BENCHMARKS.md. `args` may hold `--model PATH`.
+pub fn run(root: &Path, args: &[String]) -> Result<()> {
+    let model = match args.iter().position(|a| a == "--model") {
+        Some(i) => {
+            let p = args.get(i + 1).context("--model needs a path")?;
+            std::path::PathBuf::from(p)
+                .canonicalize()
+                .with_context(|| format!("model {p}"))?
+        }
+        None => hitscribe_engine::model::locate_model(None)?,
+    };
+    let model_arg = model
+        .to_str()
+        .context("model path is not UTF-8")?
+        .to_string();
+    let model_hash = sh(Command::new("sha256sum").arg(&model))
+        .ok()
+        .and_then(|s| s.split_whitespace().next().map(|h| h[..12].to_string()))
+        .unwrap_or_default();
     println!("building the release CLI ...");
     let status = Command::new("cargo")
         .current_dir(root)
@@ -64,7 +81,7 @@ pub fn run(root: &Path) -> Result<()> {
     println!("engine measurements (hitscribe bench) ...");
     let json = sh(Command::new(&cli)
         .current_dir(root)
-        .args(["bench", "--json"]))?;
+        .args(["bench", "--json", "--model", &model_arg]))?;
     let b: serde_json::Value = serde_json::from_str(&json).context("parsing bench JSON")?;
 
     println!("CLI throughput on a {LONG_MINUTES}-minute file ...");
@@ -91,6 +108,8 @@ pub fn run(root: &Path) -> Result<()> {
         "--device",
         "cpu",
         "--quiet",
+        "--model",
+        &model_arg,
     ]))?;
     let wall = t0.elapsed().as_secs_f64();
     let audio_s = (LONG_MINUTES * 60) as f64;
@@ -117,12 +136,17 @@ pub fn run(root: &Path) -> Result<()> {
     writeln!(
         md,
         "Written by `cargo xtask bench` (do not edit by hand). Machine: {}. Date: {}. Commit: {}. \
-         Model: `{}` ({}), ONNX Runtime {}, one intra-op thread. The machine was shared with a \
+         Model: `{}` (file `{}`, sha256 {}…; provider {}), ONNX Runtime {}, one intra-op thread. The machine was shared with a \
          training process, so times are upper bounds.\n",
         machine(),
         date.trim(),
         commit.trim(),
         b["model_name"].as_str().unwrap_or("?"),
+        model
+            .strip_prefix(root)
+            .unwrap_or(&model)
+            .display(),
+        model_hash,
         b["provider"].as_str().unwrap_or("?"),
         b["ort_version"].as_str().unwrap_or("?"),
     )?;
