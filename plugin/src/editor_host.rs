@@ -134,6 +134,11 @@ impl EditorHost for PluginEditorHost {
         }
     }
 
+    fn threshold_scale(&self) -> f32 {
+        // Same rule as the engine's `Transcriber::set_sensitivity`.
+        2f32.powf((0.5 - self.params.sensitivity.value()) * 2.0)
+    }
+
     fn retrigger_ms(&self, lane: usize) -> f32 {
         if lane < NUM_DRUMS {
             self.params.drums()[lane].retrigger_ms.value()
