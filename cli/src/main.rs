@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
-use hitscribe_engine::audio_file::decode;
+use hitscribe_engine::audio_file::AudioReader;
 use hitscribe_engine::midi_file::{self, MidiNote, MidiOptions};
 use hitscribe_engine::{downmix_interleaved, DeviceRequest, DrumNote, EngineConfig, Transcriber};
 
@@ -262,6 +262,18 @@ fn transcribe(a: TranscribeArgs) -> Result<()> {
                 .with_context(|| format!("creating output folder {}", d.display()))?;
         }
     }
+    let mut seen = HashMap::new();
+    for input in &a.inputs {
+        let (mid, _) = output_paths(&a, input);
+        if let Some(other) = seen.insert(mid.clone(), input) {
+            bail!(
+                "{} and {} would write the same output {}; use separate runs or rename",
+                other.display(),
+                input.display(),
+                mid.display()
+            );
+        }
+    }
     let mut engines: HashMap<u32, Transcriber> = HashMap::new();
     let mut failures = 0;
     for input in &a.inputs {
@@ -282,20 +294,25 @@ fn transcribe_one(
     engines: &mut HashMap<u32, Transcriber>,
 ) -> Result<()> {
     let t0 = Instant::now();
-    let audio = decode(input)?;
-    let t = match engines.entry(audio.sample_rate) {
+    // Stream the file: decode a packet, downmix, feed the engine; memory stays flat.
+    let mut reader = AudioReader::open(input)?;
+    let mut packet = Vec::new();
+    let mut more = reader.next_packet(&mut packet)?;
+    let (sample_rate, channels) = (reader.sample_rate, reader.channels.max(1));
+    if !more || sample_rate == 0 {
+        bail!("no decodable audio");
+    }
+    let t = match engines.entry(sample_rate) {
         std::collections::hash_map::Entry::Occupied(e) => {
             let t = e.into_mut();
             t.reset();
             t
         }
-        std::collections::hash_map::Entry::Vacant(v) => {
-            v.insert(build(a, audio.sample_rate as f64)?)
-        }
+        std::collections::hash_map::Entry::Vacant(v) => v.insert(build(a, sample_rate as f64)?),
     };
-    let frames = audio.frames();
-    let bar = if !a.quiet && audio.duration_s() > 60.0 {
-        let pb = indicatif::ProgressBar::new(frames as u64);
+    let total = reader.n_frames.unwrap_or(0);
+    let bar = if !a.quiet && total > 60 * sample_rate as u64 {
+        let pb = indicatif::ProgressBar::new(total);
         pb.set_style(
             indicatif::ProgressStyle::with_template(
                 "{msg} [{bar:40}] {percent:>3}% {elapsed_precise} eta {eta}",
@@ -316,16 +333,24 @@ fn transcribe_one(
     };
     let mut notes: Vec<DrumNote> = Vec::new();
     let mut mono = Vec::with_capacity(a.block);
-    let ch = audio.channels.max(1);
-    for (i, chunk) in audio.samples.chunks(a.block * ch).enumerate() {
-        downmix_interleaved(chunk, ch, &mut mono);
-        t.process(&mono, &mut notes);
+    let mut packets = 0u64;
+    while more {
+        if reader.channels.max(1) != channels {
+            bail!("the channel count changes inside the file");
+        }
+        for chunk in packet.chunks(a.block * channels) {
+            downmix_interleaved(chunk, channels, &mut mono);
+            t.process(&mono, &mut notes);
+        }
+        packets += 1;
         if let Some(pb) = &bar {
-            if i % 64 == 0 {
+            if packets.is_multiple_of(64) {
                 pb.set_position(t.samples_fed());
             }
         }
+        more = reader.next_packet(&mut packet)?;
     }
+    let frames = t.samples_fed();
     t.finish(&mut notes);
     if let Some(pb) = bar {
         pb.finish_and_clear();
@@ -333,7 +358,8 @@ fn transcribe_one(
     if let Some(e) = &t.status().last_error {
         bail!("inference failed: {e}");
     }
-    let rate = audio.sample_rate as f64;
+    let duration_s = frames as f64 / sample_rate as f64;
+    let rate = sample_rate as f64;
     let contract = t.contract();
     let labels = &contract.class_names;
     let mut keys = contract.gm_notes.clone();
@@ -387,16 +413,16 @@ fn transcribe_one(
         println!(
             "{}: {:.2} s, {} Hz, {} ch -> {} notes ({}) -> {}{} [{:.0}x real time, {}]",
             input.display(),
-            audio.duration_s(),
-            audio.sample_rate,
-            audio.channels,
+            duration_s,
+            sample_rate,
+            channels,
             notes.len(),
             counts.join(", "),
             mid_path.display(),
             tsv_path
                 .map(|p| format!(", {}", p.display()))
                 .unwrap_or_default(),
-            audio.duration_s() / secs.max(1e-9),
+            duration_s / secs.max(1e-9),
             t.status().provider,
         );
     }

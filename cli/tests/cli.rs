@@ -193,3 +193,65 @@ fn info_json_reports_contract_latency_runtime_and_provider() {
             .contains("CUDA"));
     }
 }
+
+#[test]
+fn stereo_flac_mp3_ogg_inputs_stream_through() {
+    let data = repo().join("engine/tests/data");
+    let dir = tempfile::tempdir().unwrap();
+    let mut inputs = Vec::new();
+    for (src, dst) in [
+        ("clip.wav", "a.wav"),
+        ("clip.flac", "b.flac"),
+        ("clip.mp3", "c.mp3"),
+        ("clip.ogg", "d.ogg"),
+    ] {
+        let p = dir.path().join(dst);
+        std::fs::copy(data.join(src), &p).unwrap();
+        inputs.push(p.to_str().unwrap().to_string());
+    }
+    let out_dir = dir.path().join("out");
+    let out_dir = out_dir.to_str().unwrap();
+    let mut args = vec!["transcribe"];
+    args.extend(inputs.iter().map(String::as_str));
+    args.extend(["-o", out_dir, "--tsv", out_dir]);
+    let out = hitscribe(&args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(summary.matches("2 ch").count(), 4, "{summary}");
+    let tsv = |stem: &str| -> Vec<(f64, String)> {
+        std::fs::read_to_string(std::path::Path::new(out_dir).join(format!("{stem}.tsv")))
+            .unwrap()
+            .lines()
+            .map(|l| {
+                let f: Vec<&str> = l.split('\t').collect();
+                (f[0].parse().unwrap(), f[1].to_string())
+            })
+            .collect()
+    };
+    let (a, b) = (tsv("a"), tsv("b"));
+    assert!(!a.is_empty());
+    assert_eq!(a.len(), b.len(), "WAV and FLAC hold the same audio");
+    for (x, y) in a.iter().zip(&b) {
+        assert!(x.1 == y.1 && (x.0 - y.0).abs() < 0.001, "{x:?} vs {y:?}");
+    }
+    for stem in ["c", "d"] {
+        assert!(std::path::Path::new(out_dir)
+            .join(format!("{stem}.mid"))
+            .is_file());
+    }
+
+    // Two inputs with the same stem would overwrite each other's output: refused up front.
+    let clash = hitscribe(&[
+        "transcribe",
+        data.join("clip.wav").to_str().unwrap(),
+        data.join("clip.flac").to_str().unwrap(),
+        "-o",
+        out_dir,
+    ]);
+    assert!(!clash.status.success());
+    assert!(String::from_utf8_lossy(&clash.stderr).contains("same output"));
+}
