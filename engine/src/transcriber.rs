@@ -418,3 +418,123 @@ impl Transcriber {
         out.extend(self.core.activations.drain(..));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::contract::VelocityCalibration;
+
+    /// Fires class `class` at the given step indices with a fixed offset and velocity.
+    struct Scripted {
+        step: usize,
+        fire: Vec<(usize, usize)>,
+    }
+
+    impl FrameDetector for Scripted {
+        fn step(&mut self, _hop: &[f32], out: &mut FrameOutput) -> Result<(), EngineError> {
+            *out = FrameOutput::default();
+            for &(s, c) in &self.fire {
+                if s == self.step {
+                    out.onset[c] = 0.9;
+                    out.offset[c] = 0.25;
+                    out.velocity[c] = 0.5;
+                }
+            }
+            self.step += 1;
+            Ok(())
+        }
+        fn reset(&mut self) {
+            self.step = 0;
+        }
+    }
+
+    fn contract() -> ModelContract {
+        ModelContract {
+            contract_version: 1,
+            model_name: "scripted".into(),
+            sample_rate: 24_000,
+            hop_samples: 240,
+            window_samples: 240,
+            context_samples: 0,
+            lookahead_frames: 2,
+            lookahead_samples: 480,
+            latency_samples: 720,
+            state_size: 1,
+            class_names: vec!["kick".into(), "snare".into()],
+            gm_notes: vec![36, 38],
+            default_thresholds: vec![0.5, 0.5],
+            default_retrigger_ms: vec![40.0, 40.0],
+            velocity_calibration: VelocityCalibration::default(),
+            training_commit: String::new(),
+            data_summary: String::new(),
+        }
+    }
+
+    fn scripted(rate: u32, fire: Vec<(usize, usize)>) -> Transcriber {
+        let status = EngineStatus {
+            model_name: "scripted".into(),
+            model_path: PathBuf::new(),
+            provider: "test".into(),
+            provider_reason: None,
+            ort_version: String::new(),
+            runtime_path: PathBuf::new(),
+            latency_samples: 0,
+            latency_ms: 0.0,
+            last_error: None,
+        };
+        let det = Box::new(Scripted { step: 0, fire });
+        Transcriber::with_detector(det, contract(), rate, Vec::new(), status).unwrap()
+    }
+
+    #[test]
+    fn stamps_frame_plus_offset_minus_lookahead_at_the_input_rate() {
+        for rate in [24_000u32, 48_000, 44_100] {
+            // Step 12 describes frame 10; its onset is at 10.25 hops = 2460 model samples.
+            let mut t = scripted(rate, vec![(12, 0), (30, 1), (31, 1), (50, 0)]);
+            let mut notes = Vec::new();
+            t.process(&vec![0.0; rate as usize], &mut notes);
+            t.finish(&mut notes);
+            let expect = |model: f64| (model * rate as f64 / 24_000.0).round() as u64;
+            let got: Vec<(u64, usize)> = notes.iter().map(|n| (n.sample, n.class)).collect();
+            // Step 31 is one frame after 30: inside the 40 ms retrigger, dropped.
+            assert_eq!(
+                got,
+                vec![
+                    (expect(2460.0), 0),
+                    (expect(28.25 * 240.0), 1),
+                    (expect(48.25 * 240.0), 0)
+                ],
+                "{rate} Hz"
+            );
+            assert!(notes.iter().all(|n| n.velocity == 64 && n.strength == 0.9));
+            let mut acts = Vec::new();
+            t.drain_activations(&mut acts);
+            assert_eq!(acts[10].onset[0], 0.9);
+            assert_eq!(acts[10].sample, expect(2400.0));
+        }
+    }
+
+    #[test]
+    fn finish_drops_notes_past_the_end_and_disabled_classes() {
+        // 0.1 s at 24 kHz = 10 frames; a hit in frame 8 is kept, one in frame 12 is past the end.
+        let mut t = scripted(24_000, vec![(10, 0), (14, 1)]);
+        let mut notes = Vec::new();
+        t.process(&[0.0; 2400], &mut notes);
+        t.finish(&mut notes);
+        assert_eq!(notes.len(), 1);
+        assert_eq!(notes[0].sample, 8 * 240 + 60);
+        let mut t = scripted(24_000, vec![(10, 0)]);
+        t.set_class_settings(
+            0,
+            ClassSettings {
+                enabled: false,
+                ..*t.class_settings(0)
+            },
+        );
+        let mut notes = Vec::new();
+        t.process(&[0.0; 4800], &mut notes);
+        t.finish(&mut notes);
+        assert!(notes.is_empty());
+        assert_eq!(t.latency_samples(), 720);
+    }
+}
