@@ -352,7 +352,16 @@ fn louder_hits_get_higher_velocities() {
             let hit = notes
                 .iter()
                 .find(|n| n.class == class && (n.sample as i64 - at as i64).abs() <= 240)
-                .unwrap_or_else(|| panic!("{label} at gain {} not found", gains[g]));
+                .unwrap_or_else(|| {
+                    panic!(
+                        "{label} at gain {} (sample {at}) not found in {:?}",
+                        gains[g],
+                        notes
+                            .iter()
+                            .filter(|n| (n.sample as i64 - at as i64).abs() < 4800)
+                            .collect::<Vec<_>>()
+                    )
+                });
             per_gain[g].push(hit.velocity as f32);
         }
         let mean: Vec<f32> = per_gain
