@@ -133,6 +133,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
         .unwrap_or_default();
     let mut md = String::new();
     writeln!(md, "# Benchmarks\n")?;
+    write!(md, "{note}")?;
     writeln!(
         md,
         "Written by `cargo xtask bench` (do not edit by hand). Machine: {}. Date: {}. Commit: {}. \

@@ -3,7 +3,7 @@
 //! - `fetch-ort [--gpu] [--force]`: download the official ONNX Runtime wheel with pip and put
 //!   `libonnxruntime.so.1.31.1` into `runtime/` (git-ignored).
 //! - `render-demo`: render the demo drum loop and its ground truth into `assets/loops/`.
-//! - `bench [--model PATH]`: build the release CLI, measure, and write `BENCHMARKS.md`.
+//! - `bench [--model PATH] [--note TEXT]`: build the release CLI, measure, and write `BENCHMARKS.md`.
 //! - `bundle NAME [--release]`: nice-plug-xtask's plugin bundler (CLAP + VST3); afterwards the
 //!   ONNX Runtime library and the model are copied next to the bundles.
 
