@@ -63,6 +63,12 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
         .to_str()
         .context("model path is not UTF-8")?
         .to_string();
+    let note = args
+        .iter()
+        .position(|a| a == "--note")
+        .and_then(|i| args.get(i + 1))
+        .map(|n| format!("**{n}** "))
+        .unwrap_or_default();
     let model_hash = sh(Command::new("sha256sum").arg(&model))
         .ok()
         .and_then(|s| s.split_whitespace().next().map(|h| h[..12].to_string()))
