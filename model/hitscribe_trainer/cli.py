@@ -81,6 +81,15 @@ def _cmd_evaluate(args) -> None:
         write_report(result, Path(args.report))
 
 
+def _cmd_score_tsv(args) -> None:
+    from .evaluate import find_pairs, score_tsv, write_report
+
+    result = score_tsv(find_pairs(Path(args.data)), Path(args.est))
+    print(json.dumps(result, indent=1))
+    if args.report:
+        write_report(result, Path(args.report))
+
+
 def _cmd_export(args) -> None:
     from .export import export_onnx, load_checkpoint
 
@@ -133,6 +142,12 @@ def main(argv: list[str] | None = None) -> None:
     s.add_argument("--workers", type=int, default=1)
     s.add_argument("--seed", type=int, default=0)
     s.set_defaults(fn=_cmd_train)
+
+    s = sub.add_parser("score-tsv", help="score TSVs written by `hitscribe transcribe --tsv`")
+    s.add_argument("--data", default="model/cache/validation", help="folder of reference wav + tsv")
+    s.add_argument("--est", required=True, help="folder of <stem>.tsv transcriptions")
+    s.add_argument("--report")
+    s.set_defaults(fn=_cmd_score_tsv)
 
     n = len(CLASS_NAMES)
     for name, fn, helptext in (

@@ -162,3 +162,32 @@ def write_report(result: dict, path: Path) -> None:
     """JSON report."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(result, indent=1))
+
+
+def score_tsv(pairs: list[tuple[Path, Path]], est_dir: Path) -> dict:
+    """Score transcriptions written by ``hitscribe transcribe --tsv`` (``<stem>.tsv`` in
+    ``est_dir``) against the reference TSVs, exactly like :func:`score`."""
+    results = {}
+    names = list(CLASS_NAMES)
+
+    def outputs_for(stem: str):
+        est = load_labels(est_dir / f"{stem}.tsv")
+        return [[(t, v / 127.0) for t, v in est[name]] for name in names]
+
+    per_class = {c: {"f": [], "p": [], "r": []} for c in names}
+    for wav, tsv in pairs:
+        labels = load_labels(tsv)
+        est = outputs_for(wav.stem)
+        for c, name in enumerate(names):
+            ref = np.array([t for t, _ in labels[name]])
+            got = np.array([t for t, _ in est[c]])
+            if len(ref) == 0 and len(got) == 0:
+                continue
+            f, p, r = mir_eval.onset.f_measure(ref, got, window=0.05) if len(ref) else (0.0, 0.0, 0.0)
+            per_class[name]["f"].append(f)
+            per_class[name]["p"].append(p)
+            per_class[name]["r"].append(r)
+    for name in names:
+        results[name] = {k: float(np.mean(v)) if v else float("nan") for k, v in per_class[name].items()}
+    results["mean_f"] = float(np.mean([results[c]["f"] for c in names]))
+    return results
