@@ -93,13 +93,22 @@ def score(
     retrigger_s,
 ) -> dict:
     """Per-class F/P/R averaged over files, plus velocity Pearson r over matched notes."""
+
+    def notes_fn(wav: Path):
+        onset, velocity, offset = outputs_fn(load_audio(wav, sr))
+        return notes_from_outputs(onset, velocity, offset, hop, sr, lookahead, thresholds, retrigger_s)
+
+    return score_notes(pairs, notes_fn)
+
+
+def score_notes(pairs: list[tuple[Path, Path]], notes_fn) -> dict:
+    """Score ``notes_fn(wav)`` (per class, a list of ``(time_s, velocity)``) against the TSVs."""
     per_class = {c: {"f": [], "p": [], "r": []} for c in CLASS_NAMES}
     vel_pairs: dict[str, list[tuple[float, float]]] = {c: [] for c in CLASS_NAMES}
     per_file_r: dict[str, list[float]] = {c: [] for c in CLASS_NAMES}
     for wav, tsv in pairs:
         labels = load_labels(tsv)
-        onset, velocity, offset = outputs_fn(load_audio(wav, sr))
-        est = notes_from_outputs(onset, velocity, offset, hop, sr, lookahead, thresholds, retrigger_s)
+        est = notes_fn(wav)
         for c, name in enumerate(CLASS_NAMES):
             ref = np.array([t for t, _ in labels[name]])
             got = np.array([t for t, _ in est[c]])
@@ -166,28 +175,10 @@ def write_report(result: dict, path: Path) -> None:
 
 def score_tsv(pairs: list[tuple[Path, Path]], est_dir: Path) -> dict:
     """Score transcriptions written by ``hitscribe transcribe --tsv`` (``<stem>.tsv`` in
-    ``est_dir``) against the reference TSVs, exactly like :func:`score`."""
-    results = {}
-    names = list(CLASS_NAMES)
+    ``est_dir``, velocities 1..127) against the reference TSVs, exactly like :func:`score`."""
 
-    def outputs_for(stem: str):
-        est = load_labels(est_dir / f"{stem}.tsv")
-        return [[(t, v / 127.0) for t, v in est[name]] for name in names]
+    def notes_fn(wav: Path):
+        est = load_labels(est_dir / f"{wav.stem}.tsv")
+        return [[(t, v / 127.0) for t, v in est[name]] for name in CLASS_NAMES]
 
-    per_class = {c: {"f": [], "p": [], "r": []} for c in names}
-    for wav, tsv in pairs:
-        labels = load_labels(tsv)
-        est = outputs_for(wav.stem)
-        for c, name in enumerate(names):
-            ref = np.array([t for t, _ in labels[name]])
-            got = np.array([t for t, _ in est[c]])
-            if len(ref) == 0 and len(got) == 0:
-                continue
-            f, p, r = mir_eval.onset.f_measure(ref, got, window=0.05) if len(ref) else (0.0, 0.0, 0.0)
-            per_class[name]["f"].append(f)
-            per_class[name]["p"].append(p)
-            per_class[name]["r"].append(r)
-    for name in names:
-        results[name] = {k: float(np.mean(v)) if v else float("nan") for k, v in per_class[name].items()}
-    results["mean_f"] = float(np.mean([results[c]["f"] for c in names]))
-    return results
+    return score_notes(pairs, notes_fn)

@@ -1,0 +1,38 @@
+"""Scoring: perfect transcriptions score 1, shifted ones 0, velocity r is measured."""
+
+from pathlib import Path
+
+import numpy as np
+
+from hitscribe_trainer.evaluate import score_notes, score_tsv
+
+
+def _write_pair(folder: Path, stem: str, rows: list[tuple[float, str, int]]) -> tuple[Path, Path]:
+    wav = folder / f"{stem}.wav"
+    wav.write_bytes(b"")  # scoring reads only the TSV; the wav path names the clip
+    tsv = folder / f"{stem}.tsv"
+    tsv.write_text("".join(f"{t:.6f}\t{label}\t{v}\n" for t, label, v in rows))
+    return wav, tsv
+
+
+def test_perfect_and_shifted_transcriptions(tmp_path):
+    rows = [(0.5 + 0.25 * i, ("kick", "snare", "hihat")[i % 3], 20 + 10 * i) for i in range(9)]
+    pair = _write_pair(tmp_path, "clip", rows)
+    est_dir = tmp_path / "est"
+    est_dir.mkdir()
+    _write_pair(est_dir, "clip", rows)
+    perfect = score_tsv([pair], est_dir)
+    assert perfect["mean_f"] == 1.0
+    shifted = score_notes(
+        [pair],
+        lambda _wav: [[(t + 0.08, v / 127) for t, lab, v in rows if lab == c] for c in ("kick", "snare", "hihat")],
+    )
+    assert shifted["mean_f"] == 0.0
+
+
+def test_velocity_correlation_is_reported(tmp_path):
+    rows = [(0.3 * i + 0.1, "hihat", 10 + 12 * i) for i in range(10)]
+    pair = _write_pair(tmp_path, "clip", rows)
+    result = score_notes([pair], lambda _wav: [[], [], [(t, np.sqrt(v / 127)) for t, _, v in rows]])
+    assert result["hihat"]["f"] == 1.0
+    assert result["hihat"]["velocity_r"] > 0.95
