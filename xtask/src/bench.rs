@@ -67,7 +67,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
         .iter()
         .position(|a| a == "--note")
         .and_then(|i| args.get(i + 1))
-        .map(|n| format!("**{n}** "))
+        .map(|n| format!("Conditions: {n} "))
         .unwrap_or_default();
     let model_hash = sh(Command::new("sha256sum").arg(&model))
         .ok()
@@ -143,8 +143,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
     writeln!(
         md,
         "Written by `cargo xtask bench` (do not edit by hand). Machine: {}. Date: {}. Commit: {}. \
-         Model: `{}` (file `{}`, sha256 {}…; provider {}), ONNX Runtime {}, one intra-op thread. The machine was shared with a \
-         training process, so times are upper bounds.\n",
+         Model: `{}` (file `{}`, sha256 {}…; provider {}), ONNX Runtime {}, one intra-op thread.\n",
         machine(),
         date.trim(),
         commit.trim(),
@@ -233,8 +232,8 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
     }
     writeln!(
         md,
-        "\nNotes: wall-clock p99 includes preemption by the training process sharing the 2 \
-         cores; the thread-CPU-time row is the engine's own cost. F pools both loops' counts. \
+        "\nNotes: wall-clock p99 includes any preemption by other processes on the 2 cores; the \
+         thread-CPU-time row is the engine's own cost. F pools both loops' counts. \
          The baseline's band scales were hand-tuned on the Colombo loop (optimistic there); both \
          loops use validation kits the neural model never trained on."
     )?;
@@ -243,6 +242,10 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
         "\nCriterion micro-benchmarks: `cargo bench -p hitscribe-engine` (per-hop inference, \
          one second of 48 kHz audio through the engine and through the baseline)."
     )?;
+    // The trainer's accuracy table (model/results/ACCURACY.md) is kept as its own section.
+    if let Ok(accuracy) = std::fs::read_to_string(root.join("model/results/ACCURACY.md")) {
+        write!(md, "\n{accuracy}")?;
+    }
     std::fs::write(root.join("BENCHMARKS.md"), &md)?;
     print!("{md}");
     Ok(())
