@@ -148,10 +148,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
         date.trim(),
         commit.trim(),
         b["model_name"].as_str().unwrap_or("?"),
-        model
-            .strip_prefix(root)
-            .unwrap_or(&model)
-            .display(),
+        model.strip_prefix(root).unwrap_or(&model).display(),
         model_hash,
         b["provider"].as_str().unwrap_or("?"),
         b["ort_version"].as_str().unwrap_or("?"),
