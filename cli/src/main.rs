@@ -40,46 +40,7 @@ struct EngineArgs {
 #[derive(Subcommand)]
 enum Cmd {
     /// Transcribe WAV/FLAC/MP3/OGG files to a Standard MIDI File (and TSV).
-    Transcribe {
-        /// Input audio files
-        #[arg(required = true)]
-        inputs: Vec<PathBuf>,
-        /// Output .mid (a folder when there are several inputs); default: next to each input
-        #[arg(short, long)]
-        output: Option<PathBuf>,
-        /// Also write `time_seconds<TAB>label<TAB>velocity` lines (a folder with several inputs)
-        #[arg(long)]
-        tsv: Option<PathBuf>,
-        /// Per-class onset threshold, e.g. `--threshold kick=0.4` (repeatable)
-        #[arg(long, value_name = "LABEL=VALUE")]
-        threshold: Vec<String>,
-        /// Per-class retrigger time in ms, e.g. `--retrigger hihat=25` (repeatable)
-        #[arg(long, value_name = "LABEL=MS")]
-        retrigger: Vec<String>,
-        /// MIDI note per class, e.g. `--note hihat=44` (repeatable; default GM 36/38/42)
-        #[arg(long, value_name = "LABEL=KEY")]
-        note: Vec<String>,
-        /// MIDI channel 1..=16
-        #[arg(long, default_value_t = 10)]
-        channel: u8,
-        /// Tempo written into the MIDI file
-        #[arg(long, default_value_t = 120.0)]
-        bpm: f64,
-        /// Global sensitivity 0..1 (0.5 = thresholds as given)
-        #[arg(long, default_value_t = 0.5)]
-        sensitivity: f32,
-        /// Samples per block fed to the streaming engine
-        #[arg(long, default_value_t = 1024)]
-        block: usize,
-        /// Use the classical spectral-flux baseline instead of the model
-        #[arg(long)]
-        baseline: bool,
-        /// No progress bar or summary
-        #[arg(short, long)]
-        quiet: bool,
-        #[command(flatten)]
-        engine: EngineArgs,
-    },
+    Transcribe(TranscribeArgs),
     /// Show the model contract, latency, ONNX Runtime version and execution provider.
     Info {
         /// Print JSON
@@ -105,35 +66,7 @@ enum Cmd {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Cmd::Transcribe {
-            inputs,
-            output,
-            tsv,
-            threshold,
-            retrigger,
-            note,
-            channel,
-            bpm,
-            sensitivity,
-            block,
-            baseline,
-            quiet,
-            engine,
-        } => transcribe(TranscribeArgs {
-            inputs,
-            output,
-            tsv,
-            threshold,
-            retrigger,
-            note,
-            channel,
-            bpm,
-            sensitivity,
-            block,
-            baseline,
-            quiet,
-            engine,
-        }),
+        Cmd::Transcribe(args) => transcribe(args),
         Cmd::Info { json, rate, engine } => info(json, rate, &engine),
         Cmd::Bench { json, engine } => bench::run(json, &engine),
     };
@@ -155,19 +88,46 @@ fn engine_config(a: &EngineArgs, rate: f64) -> EngineConfig {
     }
 }
 
+/// Options of `hitscribe transcribe`.
+#[derive(clap::Args)]
 struct TranscribeArgs {
+    /// Input audio files
+    #[arg(required = true)]
     inputs: Vec<PathBuf>,
+    /// Output .mid (a folder when there are several inputs); default: next to each input
+    #[arg(short, long)]
     output: Option<PathBuf>,
+    /// Also write `time_seconds<TAB>label<TAB>velocity` lines (a folder with several inputs)
+    #[arg(long)]
     tsv: Option<PathBuf>,
+    /// Per-class onset threshold, e.g. `--threshold kick=0.4` (repeatable)
+    #[arg(long, value_name = "LABEL=VALUE")]
     threshold: Vec<String>,
+    /// Per-class retrigger time in ms, e.g. `--retrigger hihat=25` (repeatable)
+    #[arg(long, value_name = "LABEL=MS")]
     retrigger: Vec<String>,
+    /// MIDI note per class, e.g. `--note hihat=44` (repeatable; default GM 36/38/42)
+    #[arg(long, value_name = "LABEL=KEY")]
     note: Vec<String>,
+    /// MIDI channel 1..=16
+    #[arg(long, default_value_t = 10)]
     channel: u8,
+    /// Tempo written into the MIDI file
+    #[arg(long, default_value_t = 120.0)]
     bpm: f64,
+    /// Global sensitivity 0..1 (0.5 = thresholds as given)
+    #[arg(long, default_value_t = 0.5)]
     sensitivity: f32,
+    /// Samples per block fed to the streaming engine
+    #[arg(long, default_value_t = 1024)]
     block: usize,
+    /// Use the classical spectral-flux baseline instead of the model
+    #[arg(long)]
     baseline: bool,
+    /// No progress bar or summary
+    #[arg(short, long)]
     quiet: bool,
+    #[command(flatten)]
     engine: EngineArgs,
 }
 

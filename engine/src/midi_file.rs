@@ -135,11 +135,16 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), EngineError> {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".hitscribe-")
-        .suffix(".part")
-        .tempfile_in(dir)
-        .map_err(io)?;
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".hitscribe-").suffix(".part");
+    // A normal user file (0644 before umask), not the temporary file's private 0600: the
+    // MIDI file is meant to be dragged into a DAW or shared.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o644));
+    }
+    let mut tmp = builder.tempfile_in(dir).map_err(io)?;
     tmp.write_all(bytes).map_err(io)?;
     tmp.as_file().sync_all().map_err(io)?;
     tmp.persist(path).map_err(|e| io(e.error))?;
