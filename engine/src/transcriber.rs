@@ -68,6 +68,24 @@ pub struct EngineStatus {
     pub last_error: Option<String>,
 }
 
+impl EngineStatus {
+    /// Status of a detector that runs without ONNX Runtime (the baseline, test detectors);
+    /// latency fields are filled in by [`Transcriber::with_detector`].
+    pub fn without_runtime(model_name: &str, provider: &str) -> Self {
+        Self {
+            model_name: model_name.to_string(),
+            model_path: PathBuf::new(),
+            provider: provider.to_string(),
+            provider_reason: None,
+            ort_version: String::new(),
+            runtime_path: PathBuf::new(),
+            latency_samples: 0,
+            latency_ms: 0.0,
+            last_error: None,
+        }
+    }
+}
+
 /// Everything behind the resampler (split out so the resampler's sink can borrow it).
 struct Core {
     detector: Box<dyn FrameDetector>,
@@ -238,17 +256,7 @@ impl Transcriber {
         let in_rate = check_rate(input_sample_rate)?;
         let contract = crate::baseline::contract();
         let det = crate::baseline::BandFluxDetector::new(&contract);
-        let status = EngineStatus {
-            model_name: contract.model_name.clone(),
-            model_path: PathBuf::new(),
-            provider: "baseline".into(),
-            provider_reason: None,
-            ort_version: String::new(),
-            runtime_path: PathBuf::new(),
-            latency_samples: 0,
-            latency_ms: 0.0,
-            last_error: None,
-        };
+        let status = EngineStatus::without_runtime(&contract.model_name, "baseline");
         Self::with_detector(Box::new(det), contract, in_rate, classes, status)
     }
 
@@ -471,17 +479,7 @@ mod tests {
     }
 
     fn scripted(rate: u32, fire: Vec<(usize, usize)>) -> Transcriber {
-        let status = EngineStatus {
-            model_name: "scripted".into(),
-            model_path: PathBuf::new(),
-            provider: "test".into(),
-            provider_reason: None,
-            ort_version: String::new(),
-            runtime_path: PathBuf::new(),
-            latency_samples: 0,
-            latency_ms: 0.0,
-            last_error: None,
-        };
+        let status = EngineStatus::without_runtime("scripted", "test");
         let det = Box::new(Scripted { step: 0, fire });
         Transcriber::with_detector(det, contract(), rate, Vec::new(), status).unwrap()
     }

@@ -196,20 +196,21 @@ class HitscribeNet(nn.Module):
         return self._heads(h, seq)
 
 
-def synth_activations(out: dict[str, torch.Tensor], time_frames: int) -> torch.Tensor:
+def synth_activations(out: dict[str, torch.Tensor], time_frames: int, projection=sparsemax) -> torch.Tensor:
     """Sparse, streaming-compatible synthesiser activations [B, T, K] (DrummerNet's multiply form).
 
     Instrument sparsemax per frame (with an extra always-zero "silence" logit so that
     silence is reachable) times the last element of a causal sliding-window time sparsemax,
     times a positive gain (the input is not normalised, so amplitude must be predicted).
+    ``projection`` is sparsemax; the softmax ablation passes ``torch.softmax``.
     """
     logits = out["component_logits"]
     b, t, k = logits.shape
     with_silence = torch.cat([logits, torch.zeros_like(logits[..., :1])], dim=-1)
-    inst = sparsemax(with_silence, dim=-1)[..., :k]
+    inst = projection(with_silence, dim=-1)[..., :k]
     padded = F.pad(logits.transpose(1, 2), (time_frames - 1, 0), value=-1e4)  # [B, K, T+W-1]
     windows = padded.unfold(-1, time_frames, 1)  # [B, K, T, W]
-    timew = sparsemax(windows, dim=-1)[..., -1].transpose(1, 2)  # newest frame's share
+    timew = projection(windows, dim=-1)[..., -1].transpose(1, 2)  # newest frame's share
     gain = torch.exp(out["component_gain"].clamp(-12.0, 4.0))
     return inst * timew * gain
 

@@ -16,6 +16,7 @@ from tqdm import tqdm
 from .data import SyntheticGrooves, UserRecordings, draw_templates
 from .losses import MultiResolutionLogSpectrum, reconstruction_loss, supervised_loss
 from .model import HitscribeNet, ModelConfig, count_parameters, synth_activations
+from .sparsemax import sparsemax
 
 log = logging.getLogger("hitscribe.train")
 
@@ -42,14 +43,6 @@ class TrainOptions:
     loader_workers: int = 1
     seed: int = 0
     checkpoint_minutes: float = 5.0
-
-
-def _softmax_activations(out, frames):
-    logits = out["component_logits"]
-    inst = torch.softmax(torch.cat([logits, torch.zeros_like(logits[..., :1])], -1), -1)[..., :-1]
-    padded = torch.nn.functional.pad(logits.transpose(1, 2), (frames - 1, 0), value=-1e4)
-    timew = torch.softmax(padded.unfold(-1, frames, 1), -1)[..., -1].transpose(1, 2)
-    return inst * timew * torch.exp(out["component_gain"].clamp(-12.0, 4.0))
 
 
 def setup_logging(run_dir: Path) -> None:
@@ -140,11 +133,8 @@ def train(opts: TrainOptions, cfg: ModelConfig | None = None) -> Path:
             n_items = opts.unsupervised_items or batch["audio"].shape[0]
             sub = {k: v[:n_items] for k, v in out.items()}
             templates = draw_templates(rng, kits, cfg.sample_rate)
-            acts = (
-                _softmax_activations(sub, cfg.time_sparsemax_frames)
-                if opts.activation == "softmax"
-                else synth_activations(sub, cfg.time_sparsemax_frames)
-            )
+            projection = torch.softmax if opts.activation == "softmax" else sparsemax
+            acts = synth_activations(sub, cfg.time_sparsemax_frames, projection)
             rec, _ = reconstruction_loss(spec, batch["audio"][:n_items], acts, templates, cfg.hop, cfg.lookahead_frames)
             parts["rec"] = rec.item()
             loss = loss + opts.unsupervised_weight * rec
