@@ -15,7 +15,7 @@ profile=--release
 [[ "${1:-}" == "--debug" ]] && profile=""
 # shellcheck disable=SC2086
 cargo xtask bundle hitscribe-plugin -j 2 $profile
-model=assets/models/hitscribe-causal-v1.onnx
+model=assets/models/hitscribe-causal.onnx
 ort=$(ls runtime/libonnxruntime.so.1.* 2>/dev/null | head -n1 || true)
 out=target/bundled
 mkdir -p "$out/hitscribe" "$out/hitscribe.vst3/Contents/Resources"

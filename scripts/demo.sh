@@ -8,7 +8,7 @@ command -v cargo >/dev/null || { echo "Rust (cargo) is required: https://rustup.
 cargo xtask fetch-ort
 cargo build --release -j 2 -p hitscribe-cli
 mkdir -p out
-MODEL=assets/models/hitscribe-causal-v1.onnx
+MODEL=assets/models/hitscribe-causal.onnx
 if [[ ! -f "$MODEL" && -z "${HITSCRIBE_MODEL:-}" ]]; then
   echo "model $MODEL is missing (the trainer ships it); set HITSCRIBE_MODEL to use another" >&2
   exit 1

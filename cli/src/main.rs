@@ -118,8 +118,9 @@ struct TranscribeArgs {
     /// Global sensitivity 0..1 (0.5 = thresholds as given)
     #[arg(long, default_value_t = 0.5)]
     sensitivity: f32,
-    /// Samples per block fed to the streaming engine
-    #[arg(long, default_value_t = 1024)]
+    /// Samples per block fed to the streaming engine (large blocks let the model batch hops;
+    /// the notes are the same for any block size)
+    #[arg(long, default_value_t = 16384)]
     block: usize,
     /// Use the classical spectral-flux baseline instead of the model
     #[arg(long)]
@@ -292,15 +293,22 @@ fn transcribe_one(
         None
     };
     let mut notes: Vec<DrumNote> = Vec::new();
-    let mut mono = Vec::with_capacity(a.block);
+    let mut mono = Vec::new();
+    // Decoded packets are small: gather `--block` frames per engine call.
+    let mut pending: Vec<f32> = Vec::with_capacity(a.block * 2);
     let mut packets = 0u64;
     while more {
         if reader.channels.max(1) != channels {
             bail!("the channel count changes inside the file");
         }
-        for chunk in packet.chunks(a.block * channels) {
-            downmix_interleaved(chunk, channels, &mut mono);
-            t.process(&mono, &mut notes);
+        downmix_interleaved(&packet, channels, &mut mono);
+        pending.extend_from_slice(&mono);
+        if pending.len() >= a.block {
+            let whole = pending.len() / a.block * a.block;
+            for block in pending[..whole].chunks(a.block) {
+                t.process(block, &mut notes);
+            }
+            pending.drain(..whole);
         }
         packets += 1;
         if let Some(pb) = &bar {
@@ -310,6 +318,7 @@ fn transcribe_one(
         }
         more = reader.next_packet(&mut packet)?;
     }
+    t.process(&pending, &mut notes);
     let frames = t.samples_fed();
     t.finish(&mut notes);
     if let Some(pb) = bar {

@@ -14,7 +14,7 @@ fn repo() -> PathBuf {
 fn model_path() -> PathBuf {
     let p = std::env::var_os("HITSCRIBE_TEST_MODEL")
         .map(PathBuf::from)
-        .unwrap_or_else(|| repo().join("assets/models/hitscribe-causal-v1.onnx"));
+        .unwrap_or_else(|| repo().join("assets/models/hitscribe-causal.onnx"));
     assert!(p.is_file(), "model {} is missing", p.display());
     p
 }
@@ -170,7 +170,7 @@ fn info_json_reports_contract_latency_runtime_and_provider() {
     );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let c = &v["contract"];
-    assert_eq!(c["contract_version"], 1);
+    assert_eq!(c["contract_version"], 2);
     assert_eq!(
         c["class_names"],
         serde_json::json!(["kick", "snare", "hihat"])

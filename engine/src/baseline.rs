@@ -24,10 +24,11 @@ const SCALE: [f32; 3] = [1.0, 0.35, 0.12];
 /// The baseline's contract (same shape as a model's, no state tensor in use).
 pub fn contract() -> ModelContract {
     ModelContract {
-        contract_version: 1,
+        contract_version: crate::contract::CONTRACT_VERSION,
         model_name: "baseline-spectral-flux".into(),
         sample_rate: RATE,
         hop_samples: HOP,
+        max_hops_per_call: 1,
         window_samples: WINDOW as u32,
         context_samples: WINDOW as u32,
         // The Hann window weights the newest samples least: an onset shows in the flux about

@@ -28,17 +28,23 @@ impl Default for VelocityCalibration {
     }
 }
 
-/// The model contract, version 1.
+/// Contract version this engine reads.
+pub const CONTRACT_VERSION: u32 = 2;
+
+/// The model contract, version 2 (`audio` is `[1, k, hop]`, outputs `[1, k, classes]`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModelContract {
-    /// Must be 1.
+    /// Must be [`CONTRACT_VERSION`].
     pub contract_version: u32,
     /// Human-readable model name.
     pub model_name: String,
     /// Model sample rate in Hz.
     pub sample_rate: u32,
-    /// Samples per step call (one frame).
+    /// Samples per hop (one output frame); a call carries `k` hops.
     pub hop_samples: u32,
+    /// Most hops one call may carry (the graph's bound on `k`).
+    #[serde(default = "one")]
+    pub max_hops_per_call: u32,
     /// Analysis window length (informational).
     #[serde(default)]
     pub window_samples: u32,
@@ -73,6 +79,10 @@ pub struct ModelContract {
     pub data_summary: String,
 }
 
+fn one() -> u32 {
+    1
+}
+
 impl ModelContract {
     /// Parses and validates a contract from its JSON text.
     pub fn from_json(text: &str) -> Result<Self, String> {
@@ -89,11 +99,15 @@ impl ModelContract {
 
     /// Checks every rule of docs/model-contract.md that needs no graph.
     pub fn validate(&self) -> Result<(), String> {
-        if self.contract_version != 1 {
+        if self.contract_version != CONTRACT_VERSION {
             return Err(format!(
-                "contract_version is {}, this engine reads version 1",
+                "contract_version is {}, this engine reads version {CONTRACT_VERSION} \
+                 (re-export the model with the current trainer)",
                 self.contract_version
             ));
+        }
+        if self.max_hops_per_call == 0 {
+            return Err("max_hops_per_call must be > 0".into());
         }
         if !(8000..=192_000).contains(&self.sample_rate) {
             return Err(format!(
@@ -167,10 +181,11 @@ mod tests {
 
     pub(crate) fn example() -> ModelContract {
         ModelContract {
-            contract_version: 1,
+            contract_version: CONTRACT_VERSION,
             model_name: "t".into(),
             sample_rate: 24000,
             hop_samples: 240,
+            max_hops_per_call: 64,
             window_samples: 512,
             context_samples: 512,
             lookahead_frames: 2,
@@ -199,8 +214,8 @@ mod tests {
         bad.gm_notes.pop();
         assert!(bad.validate().unwrap_err().contains("gm_notes"));
         let mut bad = c.clone();
-        bad.contract_version = 2;
-        assert!(bad.validate().is_err());
+        bad.contract_version = 1;
+        assert!(bad.validate().unwrap_err().contains("re-export"));
         assert!(ModelContract::from_json("{}")
             .unwrap_err()
             .contains("malformed"));

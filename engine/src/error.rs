@@ -24,7 +24,7 @@ pub enum EngineError {
     },
     /// The model file does not exist.
     #[error(
-        "model not found (looked in: {}); pass --model PATH, set HITSCRIBE_MODEL, or put hitscribe-causal-v1.onnx into assets/models/",
+        "model not found (looked in: {}); pass --model PATH, set HITSCRIBE_MODEL, or put hitscribe-causal.onnx into assets/models/",
         fmt_paths(.searched)
     )]
     ModelNotFound {

@@ -12,7 +12,7 @@ use crate::notes::MAX_CLASSES;
 use crate::runtime::Runtime;
 
 /// File name of the shipped model.
-pub const MODEL_FILE: &str = "hitscribe-causal-v1.onnx";
+pub const MODEL_FILE: &str = "hitscribe-causal.onnx";
 /// Environment variable naming the model file.
 pub const MODEL_ENV: &str = "HITSCRIBE_MODEL";
 
@@ -27,17 +27,34 @@ pub struct FrameOutput {
     pub offset: [f32; MAX_CLASSES],
 }
 
+/// Hops the ONNX model takes per call at most when audio is waiting (the command line, large
+/// host blocks): one call per hop costs mostly ONNX Runtime's fixed per-call overhead.
+pub const BATCH_HOPS: usize = 32;
+
 /// Anything that turns hops of mono audio at a fixed rate into per-frame onset activations:
 /// the neural model and the classical baseline share this interface.
 pub trait FrameDetector: Send {
     /// Consumes exactly `hop_samples` samples; fills the outputs of frame
     /// `step_index - lookahead_frames` (meaningless while that is negative).
     fn step(&mut self, hop: &[f32], out: &mut FrameOutput) -> Result<(), EngineError>;
+    /// Consumes `out.len()` hops at once (`hops.len() == out.len() * hop_samples`), filling one
+    /// output per hop: the same numbers as that many [`FrameDetector::step`] calls.
+    fn step_many(&mut self, hops: &[f32], out: &mut [FrameOutput]) -> Result<(), EngineError> {
+        let hop = hops.len() / out.len().max(1);
+        for (h, o) in hops.chunks_exact(hop.max(1)).zip(out.iter_mut()) {
+            self.step(h, o)?;
+        }
+        Ok(())
+    }
+    /// Most hops [`FrameDetector::step_many`] gains from at once (1: no batching).
+    fn batch_hops(&self) -> usize {
+        1
+    }
     /// Forgets all state (stream start).
     fn reset(&mut self);
 }
 
-/// `<repo>/assets/models/hitscribe-causal-v1.onnx`.
+/// `<repo>/assets/models/hitscribe-causal.onnx`.
 pub fn repo_model_path() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
@@ -84,10 +101,11 @@ fn existing(p: &Path) -> Option<PathBuf> {
         .then(|| p.canonicalize().unwrap_or(p.to_path_buf()))
 }
 
-/// The loaded ONNX model with preallocated input tensors.
+/// The loaded ONNX model with preallocated input tensors (one hop, and a batch of hops).
 pub struct OnnxModel {
     session: Session,
     audio: Tensor<f32>,
+    audio_batch: Tensor<f32>,
     state: Tensor<f32>,
     n_classes: usize,
     /// Provider in use (`CPU`/`CUDA`).
@@ -119,12 +137,16 @@ impl OnnxModel {
         let hop = contract.hop_samples as usize;
         let ss = contract.state_size as usize;
         let tensor_err = |e: ort::Error| EngineError::Inference(e.to_string());
-        let audio = Tensor::from_array(([1usize, hop], vec![0f32; hop])).map_err(tensor_err)?;
+        let batch = BATCH_HOPS.min(contract.max_hops_per_call as usize);
+        let audio = Tensor::from_array(([1usize, 1, hop], vec![0f32; hop])).map_err(tensor_err)?;
+        let audio_batch = Tensor::from_array(([1usize, batch, hop], vec![0f32; batch * hop]))
+            .map_err(tensor_err)?;
         let state = Tensor::from_array(([1usize, ss], vec![0f32; ss])).map_err(tensor_err)?;
         Ok((
             Self {
                 session: built.session,
                 audio,
+                audio_batch,
                 state,
                 n_classes: contract.n_classes(),
                 provider: built.provider,
@@ -139,7 +161,8 @@ fn check_graph(session: &Session, c: &ModelContract) -> Result<(), String> {
     let n = c.n_classes() as i64;
     let hop = c.hop_samples as i64;
     let ss = c.state_size as i64;
-    let check = |outlets: &[ort::value::Outlet], name: &str, want: [i64; 2], kind: &str| {
+    // -1 in `want`: a dynamic axis (the hop count `k`).
+    let check = |outlets: &[ort::value::Outlet], name: &str, want: &[i64], kind: &str| {
         let o = outlets
             .iter()
             .find(|o| o.name() == name)
@@ -150,7 +173,8 @@ fn check_graph(session: &Session, c: &ModelContract) -> Result<(), String> {
                     return Err(format!("{kind} `{name}` is {ty:?}, expected float32"));
                 }
                 let dims: &[i64] = shape;
-                let ok = dims.len() == 2 && dims.iter().zip(want).all(|(&d, w)| d == w || d < 0);
+                let ok = dims.len() == want.len()
+                    && dims.iter().zip(want).all(|(&d, &w)| d == w || d < 0 || w < 0);
                 if !ok {
                     return Err(format!(
                         "{kind} `{name}` has shape {dims:?}, the contract says {want:?}"
@@ -161,38 +185,47 @@ fn check_graph(session: &Session, c: &ModelContract) -> Result<(), String> {
             other => Err(format!("{kind} `{name}` is {other:?}, expected a tensor")),
         }
     };
-    check(session.inputs(), "audio", [1, hop], "input")?;
-    check(session.inputs(), "state", [1, ss], "input")?;
+    check(session.inputs(), "audio", &[1, -1, hop], "input")?;
+    check(session.inputs(), "state", &[1, ss], "input")?;
     for name in ["onset", "velocity", "offset"] {
-        check(session.outputs(), name, [1, n], "output")?;
+        check(session.outputs(), name, &[1, -1, n], "output")?;
     }
-    check(session.outputs(), "state_out", [1, ss], "output")?;
+    check(session.outputs(), "state_out", &[1, ss], "output")?;
     Ok(())
 }
 
-impl FrameDetector for OnnxModel {
-    fn step(&mut self, hop: &[f32], out: &mut FrameOutput) -> Result<(), EngineError> {
-        self.audio.extract_tensor_mut().1.copy_from_slice(hop);
+impl OnnxModel {
+    /// Runs one call over the hops already copied into `audio` (1) or `audio_batch`.
+    fn run(&mut self, batched: bool, out: &mut [FrameOutput]) -> Result<(), EngineError> {
+        let infer = |e: ort::Error| EngineError::Inference(e.to_string());
+        let audio = if batched {
+            &self.audio_batch
+        } else {
+            &self.audio
+        };
         let outputs = self
             .session
-            .run(ort::inputs!["audio" => &self.audio, "state" => &self.state])
-            .map_err(|e| EngineError::Inference(e.to_string()))?;
+            .run(ort::inputs!["audio" => audio, "state" => &self.state])
+            .map_err(infer)?;
         let n = self.n_classes;
         let mut finite = true;
-        for (name, dst) in [
-            ("onset", &mut out.onset),
-            ("velocity", &mut out.velocity),
-            ("offset", &mut out.offset),
+        for (name, pick) in [
+            ("onset", 0usize),
+            ("velocity", 1),
+            ("offset", 2),
         ] {
-            let (_, data) = outputs[name]
-                .try_extract_tensor::<f32>()
-                .map_err(|e| EngineError::Inference(e.to_string()))?;
-            dst[..n].copy_from_slice(&data[..n]);
-            finite &= data[..n].iter().all(|v| v.is_finite());
+            let (_, data) = outputs[name].try_extract_tensor::<f32>().map_err(infer)?;
+            finite &= data.iter().all(|v| v.is_finite());
+            for (o, row) in out.iter_mut().zip(data.chunks_exact(n)) {
+                let dst = match pick {
+                    0 => &mut o.onset,
+                    1 => &mut o.velocity,
+                    _ => &mut o.offset,
+                };
+                dst[..n].copy_from_slice(row);
+            }
         }
-        let (_, st) = outputs["state_out"]
-            .try_extract_tensor::<f32>()
-            .map_err(|e| EngineError::Inference(e.to_string()))?;
+        let (_, st) = outputs["state_out"].try_extract_tensor::<f32>().map_err(infer)?;
         finite &= st.iter().all(|v| v.is_finite());
         let state = self.state.extract_tensor_mut().1;
         if finite {
@@ -200,9 +233,40 @@ impl FrameDetector for OnnxModel {
         } else {
             // A non-finite state would poison every later frame: restart from silence.
             state.fill(0.0);
-            *out = FrameOutput::default();
+            out.fill(FrameOutput::default());
         }
         Ok(())
+    }
+}
+
+impl FrameDetector for OnnxModel {
+    fn step(&mut self, hop: &[f32], out: &mut FrameOutput) -> Result<(), EngineError> {
+        self.audio.extract_tensor_mut().1.copy_from_slice(hop);
+        self.run(false, std::slice::from_mut(out))
+    }
+
+    fn step_many(&mut self, hops: &[f32], out: &mut [FrameOutput]) -> Result<(), EngineError> {
+        let batch = self.batch_hops();
+        let hop = self.audio.extract_tensor().1.len();
+        let mut done = 0;
+        while done < out.len() {
+            let left = out.len() - done;
+            let span = &hops[done * hop..];
+            if left >= batch && batch > 1 {
+                let dst = self.audio_batch.extract_tensor_mut().1;
+                dst.copy_from_slice(&span[..batch * hop]);
+                self.run(true, &mut out[done..done + batch])?;
+                done += batch;
+            } else {
+                self.step(&span[..hop], &mut out[done])?;
+                done += 1;
+            }
+        }
+        Ok(())
+    }
+
+    fn batch_hops(&self) -> usize {
+        self.audio_batch.extract_tensor().0[1] as usize
     }
 
     fn reset(&mut self) {

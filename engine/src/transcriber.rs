@@ -91,12 +91,17 @@ struct Core {
     detector: Box<dyn FrameDetector>,
     contract: ModelContract,
     hop: usize,
+    /// Hops the detector takes per call at most.
+    batch: usize,
+    /// Model-rate audio not yet run: complete hops (run at the end of every push) plus a
+    /// partial one.
     hop_buf: Vec<f32>,
+    /// One detector output per hop of a call.
+    outs: Vec<FrameOutput>,
     step_index: i64,
     settings: Vec<ClassSettings>,
     pickers: Vec<PeakPicker>,
     sensitivity: f32,
-    out: FrameOutput,
     activations: VecDeque<ActivationFrame>,
     frame_notes: Vec<DrumNote>,
     /// Input samples per model sample.
@@ -107,15 +112,35 @@ struct Core {
 
 impl Core {
     fn push_model_audio(&mut self, mut x: &[f32], notes: &mut Vec<DrumNote>) {
+        let full = self.batch * self.hop;
         while !x.is_empty() {
-            let take = (self.hop - self.hop_buf.len()).min(x.len());
+            let take = (full - self.hop_buf.len()).min(x.len());
             self.hop_buf.extend_from_slice(&x[..take]);
             x = &x[take..];
-            if self.hop_buf.len() == self.hop {
-                self.step(notes);
-                self.hop_buf.clear();
+            if self.hop_buf.len() == full {
+                self.run_hops(notes);
             }
         }
+    }
+
+    /// Runs the detector over every complete hop in `hop_buf` (one call when it can batch).
+    fn run_hops(&mut self, notes: &mut Vec<DrumNote>) {
+        let k = self.hop_buf.len() / self.hop;
+        if k == 0 {
+            return;
+        }
+        let mut outs = std::mem::take(&mut self.outs);
+        let span = k * self.hop;
+        if let Err(e) = self.detector.step_many(&self.hop_buf[..span], &mut outs[..k]) {
+            self.last_error = Some(e.to_string());
+            outs[..k].fill(FrameOutput::default());
+        }
+        for out in &outs[..k] {
+            self.emit_frame(out, notes);
+        }
+        self.outs = outs;
+        self.hop_buf.copy_within(span.., 0);
+        self.hop_buf.truncate(self.hop_buf.len() - span);
     }
 
     fn to_input_sample(&self, model_pos: f64) -> u64 {
@@ -124,11 +149,8 @@ impl Core {
             .max(0.0) as u64
     }
 
-    fn step(&mut self, notes: &mut Vec<DrumNote>) {
-        if let Err(e) = self.detector.step(&self.hop_buf, &mut self.out) {
-            self.last_error = Some(e.to_string());
-            self.out = FrameOutput::default();
-        }
+    /// Peak-picks one detector output (frame `step_index - lookahead_frames`) into notes.
+    fn emit_frame(&mut self, out: &FrameOutput, notes: &mut Vec<DrumNote>) {
         let frame = self.step_index - self.contract.lookahead_frames as i64;
         self.step_index += 1;
         if frame < 0 {
@@ -144,7 +166,7 @@ impl Core {
         let scale = 2f32.powf((0.5 - self.sensitivity) * 2.0);
         self.frame_notes.clear();
         for c in 0..n {
-            let onset = sanitize_prob(self.out.onset[c]);
+            let onset = sanitize_prob(out.onset[c]);
             act.onset[c] = onset;
             let s = &self.settings[c];
             let thr = (s.threshold * scale).clamp(0.01, 0.99);
@@ -154,8 +176,8 @@ impl Core {
                 self.contract.hop_samples,
             );
             if self.pickers[c].push(frame, onset, thr, retrigger) && s.enabled {
-                let offset = sanitize_prob(self.out.offset[c]) as f64;
-                let v = calibrate(self.out.velocity[c], &self.contract.velocity_calibration);
+                let offset = sanitize_prob(out.offset[c]) as f64;
+                let v = calibrate(out.velocity[c], &self.contract.velocity_calibration);
                 self.frame_notes.push(DrumNote {
                     sample: self.to_input_sample(frame_start + offset * hop),
                     class: c,
@@ -180,7 +202,6 @@ impl Core {
             p.reset();
         }
         self.activations.clear();
-        self.out = FrameOutput::default();
     }
 }
 
@@ -312,16 +333,18 @@ impl Transcriber {
         status.latency_samples = latency;
         status.latency_ms = latency as f64 * 1000.0 / in_rate as f64;
         let hop = contract.hop_samples as usize;
+        let batch = detector.batch_hops().max(1);
         Ok(Self {
             core: Core {
                 detector,
                 hop,
-                hop_buf: Vec::with_capacity(hop),
+                batch,
+                hop_buf: Vec::with_capacity(batch * hop),
+                outs: vec![FrameOutput::default(); batch],
                 step_index: 0,
                 pickers: vec![PeakPicker::new(1); n],
                 settings,
                 sensitivity: 0.5,
-                out: FrameOutput::default(),
                 activations: VecDeque::with_capacity(ACTIVATION_CAPACITY),
                 frame_notes: Vec::with_capacity(MAX_CLASSES),
                 in_per_model,
@@ -350,6 +373,8 @@ impl Transcriber {
         let core = &mut self.core;
         self.resampler
             .push(&self.scratch, &mut |x| core.push_model_audio(x, notes));
+        // Every complete hop runs before `process` returns: batching never delays a note.
+        core.run_hops(notes);
         self.samples_fed += mono.len() as u64;
         if let Some(e) = self.core.last_error.take() {
             self.status.last_error = Some(e);
@@ -458,10 +483,11 @@ mod tests {
 
     fn contract() -> ModelContract {
         ModelContract {
-            contract_version: 1,
+            contract_version: crate::contract::CONTRACT_VERSION,
             model_name: "scripted".into(),
             sample_rate: 24_000,
             hop_samples: 240,
+            max_hops_per_call: 1,
             window_samples: 240,
             context_samples: 0,
             lookahead_frames: 2,

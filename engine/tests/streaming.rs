@@ -276,7 +276,7 @@ fn patched_model(from: &[u8], to: &[u8]) -> tempfile::TempPath {
 fn invalid_contract_is_refused() {
     let cases: [(&[u8], &[u8], &str); 3] = [
         (
-            b"\"contract_version\": 1",
+            b"\"contract_version\": 2",
             b"\"contract_version\": 7",
             "contract_version",
         ),
@@ -373,4 +373,34 @@ fn louder_hits_get_higher_velocities() {
             "{label}: mean velocity per gain {gains:?} = {mean:?}"
         );
     }
+}
+
+/// Contract v2: one call over many hops gives the numbers of one call per hop (what lets the
+/// command line batch while the plugin runs hop by hop).
+#[test]
+fn batched_model_calls_match_single_hop_calls() {
+    use hitscribe_engine::model::{FrameDetector, FrameOutput, OnnxModel};
+    let rt = hitscribe_engine::runtime::ensure_loaded(None).expect("runtime");
+    let load = || OnnxModel::load(rt, &model_path(), hitscribe_engine::DeviceRequest::Cpu);
+    let (mut single, contract) = load().expect("model loads");
+    let (mut batched, _) = load().expect("model loads");
+    assert!(batched.batch_hops() > 1, "the shipped model must accept several hops per call");
+    let (x, _, _) = demo();
+    let hop = contract.hop_samples as usize;
+    let hops = 3 * batched.batch_hops() + 5; // whole batches plus a remainder of single hops
+    let audio = &x[..hops * hop];
+    let mut one = vec![FrameOutput::default(); hops];
+    for (h, o) in audio.chunks_exact(hop).zip(one.iter_mut()) {
+        single.step(h, o).unwrap();
+    }
+    let mut many = vec![FrameOutput::default(); hops];
+    batched.step_many(audio, &mut many).unwrap();
+    let n = contract.n_classes();
+    let worst = one
+        .iter()
+        .zip(&many)
+        .flat_map(|(a, b)| (0..n).map(move |c| (a.onset[c] - b.onset[c]).abs()))
+        .fold(0f32, f32::max);
+    assert!(worst < 1e-4, "batched onsets differ by {worst}");
+    assert!(one.iter().any(|o| o.onset[..n].iter().any(|&p| p > 0.5)), "the loop has onsets");
 }

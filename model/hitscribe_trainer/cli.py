@@ -40,6 +40,7 @@ def _cmd_train(args) -> None:
         activation=args.activation,
         lookahead_frames=args.lookahead,
         user_audio=args.user_audio or "",
+        init_onnx=args.init_onnx or "",
         threads=args.threads,
         loader_workers=args.workers,
         seed=args.seed,
@@ -138,6 +139,7 @@ def main(argv: list[str] | None = None) -> None:
     s.add_argument("--activation", choices=["sparsemax", "softmax"], default="sparsemax")
     s.add_argument("--lookahead", type=int, default=2, help="look-ahead in 10 ms frames")
     s.add_argument("--user-audio", help="folder of your own drum recordings (unsupervised only)")
+    s.add_argument("--init-onnx", help="start a new run from the weights of this exported model")
     s.add_argument("--threads", type=int, default=1)
     s.add_argument("--workers", type=int, default=1)
     s.add_argument("--seed", type=int, default=0)
@@ -164,11 +166,11 @@ def main(argv: list[str] | None = None) -> None:
             s.add_argument("--tune", help="folder to tune thresholds on (never the test folder)")
             s.add_argument("--streaming", action="store_true", help="run the ONNX model hop by hop")
             s.add_argument("--source", choices=["onset", "synth"], default="onset", help="what to peak-pick")
-            s.add_argument("--onnx", default="assets/models/hitscribe-causal-v1.onnx")
+            s.add_argument("--onnx", default="assets/models/hitscribe-causal.onnx")
             s.add_argument("--report")
         else:
-            s.add_argument("--out", default="assets/models/hitscribe-causal-v1.onnx")
-            s.add_argument("--name", default="hitscribe-causal-v1")
+            s.add_argument("--out", default="assets/models/hitscribe-causal.onnx")
+            s.add_argument("--name", default="hitscribe-causal-v2")
             s.add_argument("--data-summary", default="")
     args = p.parse_args(argv)
     args.fn(args)

@@ -98,14 +98,14 @@ class SyntheticGrooves(torch.utils.data.IterableDataset):
 
     def __iter__(self) -> Iterator[dict]:
         from .kits import load_kits
-        from .synth import render_clip
+        from .synth import TRAINING_OPTIONS, render_clip
 
         info = torch.utils.data.get_worker_info()
         rng = np.random.default_rng(self.seed + (info.id if info else 0) * 7919)
         kits = load_kits(self.cache_dir, self.split)
         n = int(self.seconds * self.sr) // self.hop * self.hop
         while True:
-            audio, events = render_clip(rng, kits, n / self.sr, self.sr)
+            audio, events = render_clip(rng, kits, n / self.sr, self.sr, TRAINING_OPTIONS)
             audio = np.nan_to_num(np.asarray(audio, np.float32)[:n])
             if len(audio) < n:
                 audio = np.pad(audio, (0, n - len(audio)))

@@ -64,8 +64,9 @@ def offline_outputs(net: HitscribeNet, audio: np.ndarray, source: str = "onset")
     )
 
 
-def streaming_outputs(onnx_path: Path, audio: np.ndarray, contract: dict):
-    """Hop-by-hop ONNX Runtime pass over ``audio`` (one intra-op thread, like the engine)."""
+def streaming_outputs(onnx_path: Path, audio: np.ndarray, contract: dict, hops_per_call: int = 1):
+    """ONNX Runtime pass over ``audio``, ``hops_per_call`` hops per call (one intra-op thread,
+    like the engine). Any ``hops_per_call`` gives the same outputs (contract v2)."""
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
@@ -74,13 +75,13 @@ def streaming_outputs(onnx_path: Path, audio: np.ndarray, contract: dict):
     sess = ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
     hop = contract["hop_samples"]
     pad = (contract["lookahead_frames"] + 1) * hop + (-len(audio)) % hop
-    x = np.pad(audio, (0, pad)).astype(np.float32)
+    x = np.pad(audio, (0, pad)).astype(np.float32).reshape(1, -1, hop)
     state = np.zeros((1, contract["state_size"]), np.float32)
     rows = []
-    for i in range(len(x) // hop):
-        o, v, f, state = sess.run(None, {"audio": x[None, i * hop : (i + 1) * hop], "state": state})
+    for i in range(0, x.shape[1], hops_per_call):
+        o, v, f, state = sess.run(None, {"audio": x[:, i : i + hops_per_call], "state": state})
         rows.append((o[0], v[0], f[0]))
-    return tuple(np.stack(col) for col in zip(*rows, strict=False))
+    return tuple(np.concatenate(col) for col in zip(*rows, strict=False))
 
 
 def score(

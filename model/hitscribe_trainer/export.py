@@ -13,6 +13,10 @@ from .model import CLASS_NAMES, GM_NOTES, HitscribeNet, ModelConfig
 from .streaming import StreamingStep
 
 CONTRACT_KEY = "hitscribe.contract"
+#: v2: ``audio`` is ``[1, k, hop]`` and the outputs ``[1, k, C]`` for any ``k >= 1``.
+CONTRACT_VERSION = 2
+#: Most hops one call may carry (the exported graph's dynamic-axis bound).
+MAX_HOPS_PER_CALL = 4096
 
 
 def load_checkpoint(path: Path) -> HitscribeNet:
@@ -37,7 +41,7 @@ def build_contract(net: HitscribeNet, state_size: int, model_name: str, threshol
     """The contract dictionary (docs/model-contract.md)."""
     cfg = net.cfg
     return {
-        "contract_version": 1,
+        "contract_version": CONTRACT_VERSION,
         "model_name": model_name,
         "sample_rate": cfg.sample_rate,
         "hop_samples": cfg.hop,
@@ -47,6 +51,7 @@ def build_contract(net: HitscribeNet, state_size: int, model_name: str, threshol
         "lookahead_samples": cfg.lookahead_frames * cfg.hop,
         "latency_samples": (cfg.lookahead_frames + 1) * cfg.hop,
         "state_size": state_size,
+        "max_hops_per_call": MAX_HOPS_PER_CALL,
         "class_names": list(CLASS_NAMES),
         "gm_notes": list(GM_NOTES),
         "default_thresholds": [float(t) for t in thresholds],
@@ -60,15 +65,16 @@ def build_contract(net: HitscribeNet, state_size: int, model_name: str, threshol
 def export_onnx(
     net: HitscribeNet,
     path: Path,
-    model_name: str = "hitscribe-causal-v1",
+    model_name: str = "hitscribe-causal-v2",
     thresholds=(0.5, 0.5, 0.5),
     retrigger_ms=(40.0, 40.0, 30.0),
     data_summary: str = "",
 ) -> dict:
     """Write ``path`` (single file, opset 18) and return the contract written into it."""
     step = StreamingStep(net.eval()).eval()
-    audio = torch.zeros(1, net.cfg.hop)
+    audio = torch.zeros(1, 4, net.cfg.hop)
     state = step.initial_state()
+    hops = torch.export.Dim("hops", min=1, max=MAX_HOPS_PER_CALL)
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.onnx.export(
         step,
@@ -78,6 +84,7 @@ def export_onnx(
         output_names=["onset", "velocity", "offset", "state_out"],
         opset_version=18,
         dynamo=True,
+        dynamic_shapes={"audio": {1: hops}, "state": None},
         external_data=False,
     )
     contract = build_contract(net, step.state_size, model_name, thresholds, retrigger_ms, data_summary)

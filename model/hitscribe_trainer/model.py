@@ -99,9 +99,9 @@ class CausalConv(nn.Module):
         return self.conv(F.pad(x, (self.cache_frames, 0)))
 
     def step(self, x: torch.Tensor, cache: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Streaming: ``x`` holds one new frame, ``cache`` the previous ``cache_frames``."""
+        """Streaming: ``x`` holds ``k`` new frames, ``cache`` the previous ``cache_frames``."""
         full = torch.cat([cache, x], dim=-1)
-        return self.conv(full), full[..., 1:]
+        return self.conv(full), full[..., full.shape[-1] - self.cache_frames :]
 
 
 class HitscribeNet(nn.Module):

@@ -1,7 +1,9 @@
-"""The streaming form of :class:`HitscribeNet`: one hop of audio in, one frame of outputs out.
+"""The streaming form of :class:`HitscribeNet`: ``k`` hops of audio in, ``k`` frames out.
 
 All recurrent and convolution caches travel in one flat ``state`` vector (see
-``docs/model-contract.md``), so the Rust engine only has to feed ``state_out`` back.
+``docs/model-contract.md``), so the Rust engine only has to feed ``state_out`` back. ``k`` is a
+dynamic axis (contract v2): the plugin sends one hop per call to keep its latency, the command
+line sends many to amortise ONNX Runtime's cost per call. Both give the same numbers.
 """
 
 from __future__ import annotations
@@ -14,12 +16,14 @@ from .model import HitscribeNet
 
 
 class StreamingStep(nn.Module):
-    """Wraps a trained :class:`HitscribeNet` as ``(audio[1,hop], state[1,S]) -> outputs``."""
+    """Wraps a trained :class:`HitscribeNet` as ``(audio[1,k,hop], state[1,S]) -> outputs``."""
 
     def __init__(self, net: HitscribeNet):
         super().__init__()
         self.net = net
         cfg = net.cfg
+        if not 2 * cfg.hop <= cfg.window <= 3 * cfg.hop:
+            raise ValueError("the streaming front end needs 2 * hop <= window <= 3 * hop")
         c2 = cfg.conv2d_channels
         self.shapes: list[tuple[str, tuple[int, ...]]] = [
             ("audio_tail", (1, cfg.window - cfg.hop)),
@@ -38,25 +42,43 @@ class StreamingStep(nn.Module):
         """Zeros: the state of a stream that has heard only silence."""
         return torch.zeros(1, self.state_size)
 
+    def _frames(self, tail: torch.Tensor, audio: torch.Tensor) -> torch.Tensor:
+        """``tail`` [1, window-hop] + ``audio`` [1, k, hop] -> analysis frames [k, window].
+
+        Frame ``t`` is ``hop`` chunks ``t`` and ``t+1`` of the padded buffer plus the head of
+        chunk ``t+2``: slices only, so the exported graph needs no dynamic unfold.
+        """
+        cfg = self.net.cfg
+        hop, window = cfg.hop, cfg.window
+        k = audio.shape[1]
+        pad = 3 * hop - window  # tail + pad = 2 hops
+        buf = torch.cat([tail, audio.reshape(1, -1)], dim=-1)
+        buf = F.pad(buf, (0, pad))  # [1, (k+2)*hop]
+        chunks = buf.reshape(k + 2, hop)
+        return torch.cat([chunks[:k], chunks[1 : k + 1], chunks[2 : k + 2, : window - 2 * hop]], dim=-1)
+
     def forward(self, audio: torch.Tensor, state: torch.Tensor):
-        """One hop. Returns ``onset, velocity, offset, state_out`` (each ``[1, ...]``)."""
+        """``k`` hops. Returns ``onset, velocity, offset`` ([1, k, C]) and ``state_out`` [1, S]."""
         net = self.net
+        cfg = net.cfg
         parts = {}
         start = 0
         for (name, shape), size in zip(self.shapes, self.sizes, strict=False):
             parts[name] = state[:, start : start + size].reshape(shape)
             start += size
-        frame = torch.cat([parts["audio_tail"], audio], dim=-1)  # [1, window]
-        spec = frame @ net.dft
-        bins = net.cfg.window // 2 + 1
-        power = (spec[:, :bins] ** 2 + spec[:, bins:] ** 2).unsqueeze(1)  # [1, 1, bins]
+        tail = parts["audio_tail"]
+        frames = self._frames(tail, audio)  # [k, window]
+        spec = frames @ net.dft
+        bins = cfg.window // 2 + 1
+        power = (spec[:, :bins] ** 2 + spec[:, bins:] ** 2).unsqueeze(0)  # [1, k, bins]
         x, last_logmel = net._features_from_power(power, parts["prev_logmel"])
-        new = {"audio_tail": frame[:, net.cfg.hop :], "prev_logmel": last_logmel}
+        flat = torch.cat([tail, audio.reshape(1, -1)], dim=-1)
+        new = {"audio_tail": flat[:, flat.shape[1] - (cfg.window - cfg.hop) :], "prev_logmel": last_logmel}
         x, new["conv2d_a"] = net.conv2d_a.step(x, parts["conv2d_a"])
         x = F.max_pool2d(F.elu(x), (2, 1))
         x, new["conv2d_b"] = net.conv2d_b.step(x, parts["conv2d_b"])
         x = F.max_pool2d(F.elu(x), (2, 1))
-        x = F.elu(net.proj(x.reshape(1, -1, 1)))
+        x = F.elu(net.proj(x.flatten(1, 2)))
         for i, conv in enumerate(net.tconvs):
             y, new[f"tconv{i}"] = conv.step(x, parts[f"tconv{i}"])
             x = x + F.elu(y)
@@ -65,5 +87,5 @@ class StreamingStep(nn.Module):
         new["gru"] = h_n.transpose(0, 1)
         out = net._heads(h, seq)
         state_out = torch.cat([new[name].reshape(1, -1) for name, _ in self.shapes], dim=-1)
-        onset = torch.sigmoid(out["onset_logits"][:, 0])
-        return onset, out["velocity"][:, 0], out["offset"][:, 0], state_out
+        onset = torch.sigmoid(out["onset_logits"])
+        return onset, out["velocity"], out["offset"], state_out

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-from scipy.signal import resample_poly
+from scipy.signal import lfilter, resample_poly
 
 from . import augment
 from .grooves import generate_groove
@@ -74,6 +74,46 @@ class SynthOptions:
     highpass_p: float = 0.1
     gain_db: tuple[float, float] = (-30.0, 3.0)
     choke: bool = True
+    # Kit voicing (training only; 0 keeps the validation renders as they always were): with this
+    # probability per instrument and clip, its one-shots are re-pitched, re-decayed and
+    # re-coloured, so that 21 training kits sound like many more.
+    voicing_p: float = 0.0
+    voicing_semitones: float = 4.0
+
+
+#: Options the training loader renders with: the validation defaults plus kit voicing.
+TRAINING_OPTIONS = SynthOptions(voicing_p=0.6)
+
+
+@dataclass
+class Voicing:
+    """One instrument's re-voicing for one clip (see :func:`revoice`)."""
+
+    rate: float  # playback-rate factor (pitch shift and length change together)
+    decay_s: float  # extra exponential decay time constant, inf = none
+    tilt: float  # one-pole brightness: > 0 darker (low-pass), < 0 brighter (pre-emphasis)
+
+
+def draw_voicing(rng: np.random.Generator, options: SynthOptions) -> Voicing:
+    """A random voicing: pitch +-``voicing_semitones``, sometimes a shorter decay or a tilt."""
+    rate = 2 ** (rng.uniform(-options.voicing_semitones, options.voicing_semitones) / 12)
+    decay = float(np.exp(rng.uniform(np.log(0.04), np.log(0.6)))) if rng.random() < 0.4 else np.inf
+    tilt = float(rng.uniform(-0.6, 0.8)) if rng.random() < 0.5 else 0.0
+    return Voicing(float(rate), decay, tilt)
+
+
+def revoice(x: np.ndarray, v: Voicing, sr: int) -> np.ndarray:
+    """Apply a :class:`Voicing` to a one-shot (linear-interpolated resampling, envelope, tilt)."""
+    n_out = max(1, int(len(x) / v.rate))
+    y = np.interp(np.arange(n_out) * v.rate, np.arange(len(x)), x).astype(np.float32)
+    if np.isfinite(v.decay_s):
+        y *= np.exp(-np.arange(n_out) / (v.decay_s * sr)).astype(np.float32)
+    if v.tilt > 0:
+        y = lfilter([1 - v.tilt], [1, -v.tilt], y).astype(np.float32)
+    elif v.tilt < 0:
+        y = lfilter([1, v.tilt], [1], y).astype(np.float32)
+    peak = float(np.max(np.abs(y))) + 1e-9
+    return (y * (float(np.max(np.abs(x))) / peak)).astype(np.float32)
 
 
 def _nearest_layer(layers: list[tuple[float, np.ndarray]], vel: float, rng: np.random.Generator | None) -> np.ndarray:
@@ -142,8 +182,17 @@ def render_events(
         todo.append((int(s), real, float(vel), kit))
     todo.sort(key=lambda e: e[0])
     hat_closers = [e[0] for e in todo if e[1] in ("hihat_closed", "hihat_pedal")]
+    voicings: dict[str, Voicing | None] = {}
+    revoiced: dict[int, np.ndarray] = {}
     for s, inst, vel, kit in todo:
         x = _nearest_layer(kit.samples[inst], vel, rng if aug else None)
+        if aug and options.voicing_p > 0:
+            if inst not in voicings:
+                voicings[inst] = draw_voicing(rng, options) if rng.random() < options.voicing_p else None
+            if voicings[inst] is not None:
+                if id(x) not in revoiced:
+                    revoiced[id(x)] = revoice(x, voicings[inst], SR)
+                x = revoiced[id(x)]
         if inst == "hihat_open" and options.choke and hat_closers:
             j = np.searchsorted(hat_closers, s, side="right")
             if j < len(hat_closers):

@@ -39,6 +39,7 @@ class TrainOptions:
     activation: str = "sparsemax"  # or "softmax" (ablation)
     lookahead_frames: int = 2
     user_audio: str = ""
+    init_onnx: str = ""  # a new run starts from this exported model's weights (warmstart.py)
     threads: int = 1
     loader_workers: int = 1
     seed: int = 0
@@ -64,6 +65,11 @@ def train(opts: TrainOptions, cfg: ModelConfig | None = None) -> Path:
         cfg = ModelConfig.from_dict(state["config"])
     cfg = cfg or ModelConfig(lookahead_frames=opts.lookahead_frames)
     net = HitscribeNet(cfg)
+    if state is None and opts.init_onnx:
+        from .warmstart import onnx_state_dict
+
+        fresh, _ = net.load_state_dict(onnx_state_dict(Path(opts.init_onnx), net), strict=False)
+        log.info("initialised from %s (fresh: %s)", opts.init_onnx, ", ".join(sorted(fresh)))
     optim = torch.optim.Adam(net.parameters(), lr=opts.lr)
     step, elapsed = 0, 0.0
     if state is not None:

@@ -26,6 +26,6 @@ $train evaluate --checkpoint "$run/checkpoint.pt" --tune model/cache/tune --data
 $train evaluate --checkpoint "$run/checkpoint.pt" --thresholds 0.5 0.5 0.5 --data model/cache/validation \
   --report "$run/eval-offline.json"
 $train export --checkpoint "$run/checkpoint.pt" --thresholds 0.5 0.5 0.5 \
-  --data-summary "$(cat model/DATA_SUMMARY.txt)" --out assets/models/hitscribe-causal-v1.onnx
+  --data-summary "$(cat model/DATA_SUMMARY.txt)" --out assets/models/hitscribe-causal.onnx
 $train evaluate --checkpoint "$run/checkpoint.pt" --thresholds 0.5 0.5 0.5 --data model/cache/validation \
-  --streaming --onnx assets/models/hitscribe-causal-v1.onnx --report "$run/eval-streaming.json"
+  --streaming --onnx assets/models/hitscribe-causal.onnx --report "$run/eval-streaming.json"

@@ -12,7 +12,7 @@
 use std::path::{Path, PathBuf};
 
 /// File name of the bundled model.
-pub const MODEL_FILE: &str = "hitscribe-causal-v1.onnx";
+pub const MODEL_FILE: &str = "hitscribe-causal.onnx";
 
 /// ONNX Runtime library names tried, most specific first.
 #[cfg(target_os = "linux")]

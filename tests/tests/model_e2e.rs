@@ -1,6 +1,6 @@
 //! The trained ONNX model end to end: the bundle (no baseline override) against the engine run
 //! directly with the same model and ONNX Runtime on the same audio. Runs when
-//! `assets/models/hitscribe-causal-v1.onnx` and `runtime/libonnxruntime.so.1.31.1` exist (the
+//! `assets/models/hitscribe-causal.onnx` and `runtime/libonnxruntime.so.1.31.1` exist (the
 //! trainer's output and `cargo xtask fetch-ort`); otherwise it says so and returns.
 
 use std::path::PathBuf;
@@ -11,7 +11,7 @@ use hitscribe_tests::*;
 #[test]
 fn model_notes_match_engine_at_44k_and_48k() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let model = root.join("assets/models/hitscribe-causal-v1.onnx");
+    let model = root.join("assets/models/hitscribe-causal.onnx");
     let runtime = root.join("runtime/libonnxruntime.so.1.31.1");
     if !model.is_file() || !runtime.is_file() {
         eprintln!(

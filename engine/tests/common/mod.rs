@@ -15,12 +15,12 @@ pub fn repo() -> PathBuf {
         .to_path_buf()
 }
 
-/// The ONE place tests find the model: the shipped `assets/models/hitscribe-causal-v1.onnx`
+/// The ONE place tests find the model: the shipped `assets/models/hitscribe-causal.onnx`
 /// (`HITSCRIBE_TEST_MODEL` may point at a candidate model instead).
 pub fn model_path() -> PathBuf {
     let p = std::env::var_os("HITSCRIBE_TEST_MODEL")
         .map(PathBuf::from)
-        .unwrap_or_else(|| repo().join("assets/models/hitscribe-causal-v1.onnx"));
+        .unwrap_or_else(|| repo().join("assets/models/hitscribe-causal.onnx"));
     assert!(
         p.is_file(),
         "model {} is missing: the trained model ships in assets/models/",

@@ -1,0 +1,60 @@
+"""Recover trainable weights from an exported model, to resume training from a shipped ONNX file
+when its checkpoint is gone (checkpoints are git-ignored; the model is committed).
+
+The streaming export keeps most parameters under their PyTorch names. The exporter turns the
+GRU biases into one ONNX ``GRU`` bias (gate order z, r, h for input then recurrent weights;
+PyTorch's order is r, z, n) and the head weights into transposed ``MatMul`` constants; this
+module undoes both. The synthesiser heads (unsupervised path only) are not in the export and
+keep their fresh initialisation.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnx
+import torch
+from onnx import numpy_helper
+
+from .model import HitscribeNet, ModelConfig
+
+HEADS = ("onset_head", "velocity_head", "offset_head")
+
+
+def _consumers(graph, name: str):
+    return [n for n in graph.node if name in n.input]
+
+
+def onnx_state_dict(path: Path, net: HitscribeNet) -> dict[str, torch.Tensor]:
+    """A partial ``state_dict`` for ``net`` read from the exported model at ``path``."""
+    model = onnx.load(str(path))
+    g = model.graph
+    arrays = {i.name: numpy_helper.to_array(i) for i in g.initializer}
+    own = net.state_dict()
+    out: dict[str, torch.Tensor] = {}
+    for key in own:
+        if f"net.{key}" in arrays and arrays[f"net.{key}"].shape == tuple(own[key].shape):
+            out[key] = torch.from_numpy(arrays[f"net.{key}"].copy())
+    h = net.cfg.gru_hidden
+    for node in g.node:
+        if node.op_type == "GRU" and node.input[3] in arrays:
+            b = arrays[node.input[3]].reshape(-1)
+            z, r, n = (b[i * h : (i + 1) * h] for i in range(3))
+            rz, rr, rn = (b[(3 + i) * h : (4 + i) * h] for i in range(3))
+            out["gru.bias_ih_l0"] = torch.from_numpy(np.concatenate([r, z, n]))
+            out["gru.bias_hh_l0"] = torch.from_numpy(np.concatenate([rr, rz, rn]))
+        if node.op_type == "MatMul" and node.input[1] in arrays:
+            for consumer in _consumers(g, node.output[0]):
+                for head in HEADS:
+                    if f"net.{head}.bias" in consumer.input:
+                        out[f"{head}.weight"] = torch.from_numpy(arrays[node.input[1]].T.copy())
+    return out
+
+
+def net_from_onnx(path: Path, cfg: ModelConfig | None = None) -> tuple[HitscribeNet, list[str]]:
+    """A network initialised from ``path``; returns it and the parameter names left fresh."""
+    net = HitscribeNet(cfg or ModelConfig())
+    weights = onnx_state_dict(path, net)
+    missing, _ = net.load_state_dict(weights, strict=False)
+    return net, sorted(missing)
