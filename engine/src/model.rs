@@ -27,6 +27,9 @@ pub struct FrameOutput {
     pub offset: [f32; MAX_CLASSES],
 }
 
+/// Rows of the `frames` output per hop: onset probability, velocity, offset.
+pub const FRAME_ROWS: usize = 3;
+
 /// Hops the ONNX model takes per call at most when audio is waiting (the command line, large
 /// host blocks): one call per hop costs mostly ONNX Runtime's fixed per-call overhead.
 pub const BATCH_HOPS: usize = 32;
@@ -187,9 +190,7 @@ fn check_graph(session: &Session, c: &ModelContract) -> Result<(), String> {
     };
     check(session.inputs(), "audio", &[1, -1, hop], "input")?;
     check(session.inputs(), "state", &[1, ss], "input")?;
-    for name in ["onset", "velocity", "offset"] {
-        check(session.outputs(), name, &[1, -1, n], "output")?;
-    }
+    check(session.outputs(), "frames", &[1, -1, FRAME_ROWS as i64, n], "output")?;
     check(session.outputs(), "state_out", &[1, ss], "output")?;
     Ok(())
 }
@@ -208,22 +209,12 @@ impl OnnxModel {
             .run(ort::inputs!["audio" => audio, "state" => &self.state])
             .map_err(infer)?;
         let n = self.n_classes;
-        let mut finite = true;
-        for (name, pick) in [
-            ("onset", 0usize),
-            ("velocity", 1),
-            ("offset", 2),
-        ] {
-            let (_, data) = outputs[name].try_extract_tensor::<f32>().map_err(infer)?;
-            finite &= data.iter().all(|v| v.is_finite());
-            for (o, row) in out.iter_mut().zip(data.chunks_exact(n)) {
-                let dst = match pick {
-                    0 => &mut o.onset,
-                    1 => &mut o.velocity,
-                    _ => &mut o.offset,
-                };
-                dst[..n].copy_from_slice(row);
-            }
+        let (_, data) = outputs["frames"].try_extract_tensor::<f32>().map_err(infer)?;
+        let mut finite = data.iter().all(|v| v.is_finite());
+        for (o, hop) in out.iter_mut().zip(data.chunks_exact(FRAME_ROWS * n)) {
+            o.onset[..n].copy_from_slice(&hop[..n]);
+            o.velocity[..n].copy_from_slice(&hop[n..2 * n]);
+            o.offset[..n].copy_from_slice(&hop[2 * n..3 * n]);
         }
         let (_, st) = outputs["state_out"].try_extract_tensor::<f32>().map_err(infer)?;
         finite &= st.iter().all(|v| v.is_finite());

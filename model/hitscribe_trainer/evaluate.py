@@ -79,9 +79,10 @@ def streaming_outputs(onnx_path: Path, audio: np.ndarray, contract: dict, hops_p
     state = np.zeros((1, contract["state_size"]), np.float32)
     rows = []
     for i in range(0, x.shape[1], hops_per_call):
-        o, v, f, state = sess.run(None, {"audio": x[:, i : i + hops_per_call], "state": state})
-        rows.append((o[0], v[0], f[0]))
-    return tuple(np.concatenate(col) for col in zip(*rows, strict=False))
+        frames, state = sess.run(["frames", "state_out"], {"audio": x[:, i : i + hops_per_call], "state": state})
+        rows.append(frames[0])
+    frames = np.concatenate(rows)  # [T, 3, C]
+    return frames[:, 0], frames[:, 1], frames[:, 2]
 
 
 def score(

@@ -13,7 +13,8 @@ from .model import CLASS_NAMES, GM_NOTES, HitscribeNet, ModelConfig
 from .streaming import StreamingStep
 
 CONTRACT_KEY = "hitscribe.contract"
-#: v2: ``audio`` is ``[1, k, hop]`` and the outputs ``[1, k, C]`` for any ``k >= 1``.
+#: v2: ``audio`` is ``[1, k, hop]`` and ``frames`` (onset, velocity, offset) ``[1, k, 3, C]`` for
+#: any ``k >= 1``; ``state`` / ``state_out`` are ``[1, state_size]``.
 CONTRACT_VERSION = 2
 #: Most hops one call may carry (the exported graph's dynamic-axis bound).
 MAX_HOPS_PER_CALL = 4096
@@ -81,11 +82,11 @@ def export_onnx(
         (audio, state),
         str(path),
         input_names=["audio", "state"],
-        output_names=["onset", "velocity", "offset", "state_out"],
+        output_names=["frames", "state_out"],
         opset_version=18,
         dynamo=True,
-        dynamic_shapes={"audio": {1: hops}, "state": None},
         external_data=False,
+        dynamic_shapes={"audio": {1: hops}, "state": None},
     )
     contract = build_contract(net, step.state_size, model_name, thresholds, retrigger_ms, data_summary)
     model = onnx.load(str(path))

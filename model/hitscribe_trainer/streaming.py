@@ -1,22 +1,65 @@
 """The streaming form of :class:`HitscribeNet`: ``k`` hops of audio in, ``k`` frames out.
 
-All recurrent and convolution caches travel in one flat ``state`` vector (see
-``docs/model-contract.md``), so the Rust engine only has to feed ``state_out`` back. ``k`` is a
+Every convolution cache, the GRU state and the front end's memory travel in one flat ``state``
+tensor (see ``docs/model-contract.md``): the Rust engine feeds ``state_out`` back. ``k`` is a
 dynamic axis (contract v2): the plugin sends one hop per call to keep its latency, the command
-line sends many to amortise ONNX Runtime's cost per call. Both give the same numbers.
+line many to amortise ONNX Runtime's per-call cost. The graph is kept lean (a two-stage DFT
+instead of a 512 x 514 matrix, one fused head, the power spectrum folded into the mel matrix)
+because at one hop per call fixed costs dominate; one flat state measured faster than
+separate state tensors (fewer inputs and outputs per call).
 """
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .model import HitscribeNet
+from .model import LOG_FLOOR, HitscribeNet
+
+#: Output rows of ``frames``: ``frames[0, t, row, class]``.
+FRAME_ROWS = ("onset", "velocity", "offset")
+#: First factor of the two-stage (Cooley-Tukey) DFT of the front end.
+DFT_FACTOR = 16
+
+
+def factorised_dft(window: np.ndarray, mel: np.ndarray, n1: int = DFT_FACTOR) -> dict[str, np.ndarray]:
+    """Matrices for ``log-mel power = ((W1 @ x*w) * twiddle @ M2)^2 @ mel_dup`` (float32).
+
+    A ``N = n1 * n2``-point DFT as two small matrix products and a twiddle instead of one
+    ``N x N`` product: about a quarter of the arithmetic and kilobytes instead of a megabyte
+    of weights, which matters most at one hop per call. Index ``n = n2 * i1 + i2`` (frame
+    reshaped to ``[n1, n2]``), bin ``k = k1 + n1 * k2``; only bins ``0..N/2`` are computed and
+    ``mel_dup`` maps the real and imaginary parts of each to the mel bands (its rows are the
+    mel filterbank rows in that order, repeated for the imaginary parts).
+    """
+    n = len(window)
+    n2 = n // n1
+    bins = n // 2 + 1
+    k2n = (bins - 1) // n1 + 1
+    i1 = np.arange(n1)
+    ang1 = 2 * np.pi * np.outer(i1, i1) / n1
+    w1 = np.concatenate([np.cos(ang1), -np.sin(ang1)], axis=0)  # [2 n1, n1]
+    tw = np.exp(-2j * np.pi * np.outer(i1, np.arange(n2)) / n)  # [k1, i2]
+    f2 = np.exp(-2j * np.pi * np.outer(np.arange(n2), np.arange(k2n)) / n2)  # [i2, k2]
+    m2 = np.block([[f2.real, f2.imag], [-f2.imag, f2.real]])  # [2 n2, 2 k2n]
+    bin_of = i1[:, None] + n1 * np.arange(k2n)[None, :]  # [k1, k2]
+    mel_rows = np.where((bin_of < bins)[..., None], mel[np.minimum(bin_of, bins - 1)], 0.0)  # [k1, k2, mels]
+    mel_dup = np.concatenate([mel_rows, mel_rows], axis=1).reshape(n1 * 2 * k2n, -1)
+    f32 = np.float32
+    return {
+        "window": window.reshape(n1, n2).astype(f32),
+        "w1": w1.astype(f32),
+        "tw_re": tw.real.astype(f32),
+        "tw_im": tw.imag.astype(f32),
+        "m2": m2.astype(f32),
+        "mel_dup": mel_dup.astype(f32),
+    }
 
 
 class StreamingStep(nn.Module):
-    """Wraps a trained :class:`HitscribeNet` as ``(audio[1,k,hop], state[1,S]) -> outputs``."""
+    """Wraps a trained :class:`HitscribeNet` as ``(audio[1,k,hop], state[1,S]) -> (frames, state_out)``."""
 
     def __init__(self, net: HitscribeNet):
         super().__init__()
@@ -25,6 +68,7 @@ class StreamingStep(nn.Module):
         if not 2 * cfg.hop <= cfg.window <= 3 * cfg.hop:
             raise ValueError("the streaming front end needs 2 * hop <= window <= 3 * hop")
         c2 = cfg.conv2d_channels
+        #: (name, shape) of every state tensor, in graph order.
         self.shapes: list[tuple[str, tuple[int, ...]]] = [
             ("audio_tail", (1, cfg.window - cfg.hop)),
             ("prev_logmel", (1, 1, cfg.n_mels)),
@@ -34,16 +78,26 @@ class StreamingStep(nn.Module):
         for i, conv in enumerate(net.tconvs):
             self.shapes.append((f"tconv{i}", (1, cfg.channels, conv.cache_frames)))
         self.shapes.append(("gru", (1, 1, cfg.gru_hidden)))
-        self.sizes = [int(torch.tensor(s).prod()) for _, s in self.shapes]
-        #: Length of the flat state vector.
+        self.sizes = [int(np.prod(shape)) for _, shape in self.shapes]
+        #: Length of the flat state vector (the contract's ``state_size``).
         self.state_size = sum(self.sizes)
+        if cfg.window % DFT_FACTOR:
+            raise ValueError(f"the streaming front end needs a window that is a multiple of {DFT_FACTOR}")
+        dft = factorised_dft(net.window.double().numpy(), net.mel.double().numpy())
+        # Scaled so that log(1 + .) is the model's log-mel (see model._features_from_power).
+        dft["mel_dup"] /= LOG_FLOOR
+        for name, value in dft.items():
+            self.register_buffer(f"dft_{name}", torch.from_numpy(value), persistent=False)
+        heads = (net.onset_head, net.velocity_head, net.offset_head)
+        self.register_buffer("head_w", torch.cat([h.weight for h in heads]).T.contiguous(), persistent=False)
+        self.register_buffer("head_b", torch.cat([h.bias for h in heads]), persistent=False)
 
     def initial_state(self) -> torch.Tensor:
         """Zeros: the state of a stream that has heard only silence."""
         return torch.zeros(1, self.state_size)
 
-    def _frames(self, tail: torch.Tensor, audio: torch.Tensor) -> torch.Tensor:
-        """``tail`` [1, window-hop] + ``audio`` [1, k, hop] -> analysis frames [k, window].
+    def _frames(self, tail: torch.Tensor, audio: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``tail`` [1, window-hop] + ``audio`` [1, k, hop] -> frames [k, window], new tail.
 
         Frame ``t`` is ``hop`` chunks ``t`` and ``t+1`` of the padded buffer plus the head of
         chunk ``t+2``: slices only, so the exported graph needs no dynamic unfold.
@@ -51,41 +105,47 @@ class StreamingStep(nn.Module):
         cfg = self.net.cfg
         hop, window = cfg.hop, cfg.window
         k = audio.shape[1]
-        pad = 3 * hop - window  # tail + pad = 2 hops
-        buf = torch.cat([tail, audio.reshape(1, -1)], dim=-1)
-        buf = F.pad(buf, (0, pad))  # [1, (k+2)*hop]
-        chunks = buf.reshape(k + 2, hop)
-        return torch.cat([chunks[:k], chunks[1 : k + 1], chunks[2 : k + 2, : window - 2 * hop]], dim=-1)
+        flat = torch.cat([tail, audio.reshape(1, -1)], dim=-1)  # [1, (window-hop) + k*hop]
+        chunks = F.pad(flat, (0, 3 * hop - window)).reshape(k + 2, hop)
+        frames = torch.cat([chunks[:k], chunks[1 : k + 1], chunks[2 : k + 2, : window - 2 * hop]], dim=-1)
+        return frames, flat[:, flat.shape[1] - (window - hop) :]
+
+    def _logmel(self, frames: torch.Tensor) -> torch.Tensor:
+        """Frames [k, window] -> log-mel [k, mels] through the factorised DFT."""
+        n1 = DFT_FACTOR
+        x = frames.reshape(-1, n1, frames.shape[-1] // n1) * self.dft_window
+        a = self.dft_w1 @ x  # [k, 2 n1, n2]: first-stage DFT, real then imaginary
+        re, im = a[:, :n1], a[:, n1:]
+        b = torch.cat([re * self.dft_tw_re - im * self.dft_tw_im, re * self.dft_tw_im + im * self.dft_tw_re], dim=-1)
+        spec = b @ self.dft_m2  # [k, n1, 2 k2]: bins k1 + n1 k2, real then imaginary
+        return torch.log1p((spec * spec).flatten(1) @ self.dft_mel_dup) * 0.25
 
     def forward(self, audio: torch.Tensor, state: torch.Tensor):
-        """``k`` hops. Returns ``onset, velocity, offset`` ([1, k, C]) and ``state_out`` [1, S]."""
+        """``k`` hops. Returns ``frames`` [1, k, 3, C] (rows :data:`FRAME_ROWS`) and ``state_out``."""
         net = self.net
-        cfg = net.cfg
-        parts = {}
-        start = 0
-        for (name, shape), size in zip(self.shapes, self.sizes, strict=False):
-            parts[name] = state[:, start : start + size].reshape(shape)
-            start += size
-        tail = parts["audio_tail"]
-        frames = self._frames(tail, audio)  # [k, window]
-        spec = frames @ net.dft
-        bins = cfg.window // 2 + 1
-        power = (spec[:, :bins] ** 2 + spec[:, bins:] ** 2).unsqueeze(0)  # [1, k, bins]
-        x, last_logmel = net._features_from_power(power, parts["prev_logmel"])
-        flat = torch.cat([tail, audio.reshape(1, -1)], dim=-1)
-        new = {"audio_tail": flat[:, flat.shape[1] - (cfg.window - cfg.hop) :], "prev_logmel": last_logmel}
-        x, new["conv2d_a"] = net.conv2d_a.step(x, parts["conv2d_a"])
+        parts = [p.reshape(shape) for p, (_, shape) in zip(state.split(self.sizes, dim=1), self.shapes, strict=True)]
+        tail, prev_logmel, c2a, c2b, *rest = parts
+        tconv_caches, gru_h = rest[:-1], rest[-1]
+        frames, new_tail = self._frames(tail, audio)
+        logmel = self._logmel(frames).unsqueeze(0)  # [1, k, mels]
+        prev = torch.cat([prev_logmel, logmel[:, :-1]], dim=1)
+        x = torch.stack([logmel, torch.relu(logmel - prev)], dim=1).transpose(2, 3)  # [1, 2, mels, k]
+        new = [new_tail, logmel[:, -1:]]
+        x, cache = net.conv2d_a.step(x, c2a)
+        new.append(cache)
         x = F.max_pool2d(F.elu(x), (2, 1))
-        x, new["conv2d_b"] = net.conv2d_b.step(x, parts["conv2d_b"])
+        x, cache = net.conv2d_b.step(x, c2b)
+        new.append(cache)
         x = F.max_pool2d(F.elu(x), (2, 1))
         x = F.elu(net.proj(x.flatten(1, 2)))
-        for i, conv in enumerate(net.tconvs):
-            y, new[f"tconv{i}"] = conv.step(x, parts[f"tconv{i}"])
+        for conv, c in zip(net.tconvs, tconv_caches, strict=True):
+            y, cache = conv.step(x, c)
+            new.append(cache)
             x = x + F.elu(y)
         seq = x.transpose(1, 2)
-        h, h_n = net.gru(seq, parts["gru"].transpose(0, 1).contiguous())
-        new["gru"] = h_n.transpose(0, 1)
-        out = net._heads(h, seq)
-        state_out = torch.cat([new[name].reshape(1, -1) for name, _ in self.shapes], dim=-1)
-        onset = torch.sigmoid(out["onset_logits"])
-        return onset, out["velocity"], out["offset"], state_out
+        h, h_n = net.gru(seq, gru_h.transpose(0, 1).contiguous())
+        new.append(h_n.transpose(0, 1))
+        z = torch.cat([seq, h], dim=-1)
+        out = torch.sigmoid(z @ self.head_w + self.head_b)  # [1, k, 3*C]
+        state_out = torch.cat([t.reshape(1, -1) for t in new], dim=1)
+        return out.unflatten(-1, (len(FRAME_ROWS), -1)), state_out

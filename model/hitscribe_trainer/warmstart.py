@@ -3,8 +3,8 @@ when its checkpoint is gone (checkpoints are git-ignored; the model is committed
 
 The streaming export keeps most parameters under their PyTorch names. The exporter turns the
 GRU biases into one ONNX ``GRU`` bias (gate order z, r, h for input then recurrent weights;
-PyTorch's order is r, z, n) and the head weights into transposed ``MatMul`` constants; this
-module undoes both. The synthesiser heads (unsupervised path only) are not in the export and
+PyTorch's order is r, z, n), and the heads into one fused ``head_w``/``head_b`` pair (contract
+v2) or transposed per-head ``MatMul`` constants (v1); this module undoes all three. The synthesiser heads (unsupervised path only) are not in the export and
 keep their fresh initialisation.
 """
 
@@ -38,12 +38,22 @@ def onnx_state_dict(path: Path, net: HitscribeNet) -> dict[str, torch.Tensor]:
             out[key] = torch.from_numpy(arrays[f"net.{key}"].copy())
     h = net.cfg.gru_hidden
     for node in g.node:
+        for idx, name in ((1, "gru.weight_ih_l0"), (2, "gru.weight_hh_l0")):
+            if node.op_type == "GRU" and node.input[idx] in arrays:  # folded into ONNX order z, r, h
+                w = arrays[node.input[idx]][0]
+                out[name] = torch.from_numpy(np.concatenate([w[h : 2 * h], w[:h], w[2 * h :]]).copy())
         if node.op_type == "GRU" and node.input[3] in arrays:
             b = arrays[node.input[3]].reshape(-1)
             z, r, n = (b[i * h : (i + 1) * h] for i in range(3))
             rz, rr, rn = (b[(3 + i) * h : (4 + i) * h] for i in range(3))
             out["gru.bias_ih_l0"] = torch.from_numpy(np.concatenate([r, z, n]))
             out["gru.bias_hh_l0"] = torch.from_numpy(np.concatenate([rr, rz, rn]))
+        if "head_w" in arrays and "head_b" in arrays:  # contract v2: fused heads, onset|velocity|offset
+            n_cls = arrays["head_b"].shape[0] // len(HEADS)
+            for i, head in enumerate(HEADS):
+                rows = slice(i * n_cls, (i + 1) * n_cls)
+                out[f"{head}.weight"] = torch.from_numpy(arrays["head_w"][:, rows].T.copy())
+                out[f"{head}.bias"] = torch.from_numpy(arrays["head_b"][rows].copy())
         if node.op_type == "MatMul" and node.input[1] in arrays:
             for consumer in _consumers(g, node.output[0]):
                 for head in HEADS:

@@ -28,13 +28,14 @@ def test_streaming_onnx_matches_offline_forward(tmp_path):
     n_hops = 400  # 4 s: long enough to exercise every cache many times over
     audio = (rng.standard_normal(n_hops * net.cfg.hop) * 0.2).astype(np.float32)
     audio[8000:8100] += 0.9  # a loud click
-    onset, velocity, offset = streaming_outputs(path, audio, contract)
     with torch.no_grad():
         out = net(torch.from_numpy(audio)[None])
     ref = torch.sigmoid(out["onset_logits"][0]).numpy()
-    assert np.abs(onset[:n_hops] - ref).max() < 1e-4
-    assert np.abs(velocity[:n_hops] - out["velocity"][0].numpy()).max() < 1e-4
-    assert np.abs(offset[:n_hops] - out["offset"][0].numpy()).max() < 1e-4
+    for hops_per_call in (1, 7, 64):  # contract v2: any number of hops per call
+        onset, velocity, offset = streaming_outputs(path, audio, contract, hops_per_call)
+        assert np.abs(onset[:n_hops] - ref).max() < 1e-4
+        assert np.abs(velocity[:n_hops] - out["velocity"][0].numpy()).max() < 1e-4
+        assert np.abs(offset[:n_hops] - out["offset"][0].numpy()).max() < 1e-4
 
 
 def test_metadata_round_trip(tmp_path):
@@ -45,8 +46,26 @@ def test_metadata_round_trip(tmp_path):
     assert read == written
     assert read["latency_samples"] == (read["lookahead_frames"] + 1) * read["hop_samples"]
     sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    assert [i.name for i in sess.get_inputs()] == ["audio", "state"]
-    assert [o.name for o in sess.get_outputs()] == ["onset", "velocity", "offset", "state_out"]
-    assert sess.get_inputs()[1].shape == [1, read["state_size"]]
+    audio, state = sess.get_inputs()
+    assert (audio.name, state.name) == ("audio", "state")
+    assert audio.shape[0] == 1 and audio.shape[2] == read["hop_samples"]
+    assert isinstance(audio.shape[1], str), "the hop count is a dynamic axis"
+    assert state.shape == [1, read["state_size"]]
+    assert [o.name for o in sess.get_outputs()] == ["frames", "state_out"]
+    assert sess.get_outputs()[0].shape[2:] == [3, len(read["class_names"])]
     meta = sess.get_modelmeta().custom_metadata_map
     assert meta["hitscribe.model_name"] == "round-trip"
+
+
+def test_weights_survive_export_and_warm_start(tmp_path):
+    from hitscribe_trainer.warmstart import net_from_onnx
+
+    net = _small_net()
+    path = tmp_path / "m.onnx"
+    export_onnx(net, path, model_name="warm", data_summary="x")
+    back, fresh = net_from_onnx(path, net.cfg)
+    heads = {"component_head.weight", "component_head.bias", "gain_head.weight", "gain_head.bias"}
+    assert set(fresh) <= heads | {"window", "mel", "dft"}  # fixed buffers are rebuilt, not learnt
+    for name, value in net.state_dict().items():
+        if name.split(".")[0] not in ("component_head", "gain_head"):
+            assert torch.allclose(back.state_dict()[name], value), name
