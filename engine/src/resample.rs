@@ -9,6 +9,9 @@ use rubato::{FftFixedInOut, Resampler};
 
 use crate::error::EngineError;
 
+/// Internal chunks per second (5 ms chunks).
+const CHUNKS_PER_SECOND: usize = 200;
+
 /// Lowest supported input rate.
 pub const MIN_RATE: u32 = 22_050;
 /// Highest supported input rate.
@@ -36,7 +39,7 @@ pub struct StreamResampler {
 }
 
 impl StreamResampler {
-    /// Builds a resampler from `in_rate` to `out_rate` with chunks of about 10 ms.
+    /// Builds a resampler from `in_rate` to `out_rate` with chunks of about 5 ms.
     pub fn new(in_rate: u32, out_rate: u32) -> Result<Self, EngineError> {
         if in_rate == out_rate {
             return Ok(Self {
@@ -50,7 +53,9 @@ impl StreamResampler {
                 skip: 0,
             });
         }
-        let wanted = (in_rate as usize / 100).max(256);
+        // About 5 ms chunks: the chunk wait and the filter delay (about half a chunk) are
+        // latency; rubato rounds to the nearest chunk the rate ratio allows.
+        let wanted = (in_rate as usize / CHUNKS_PER_SECOND).max(64);
         let inner = FftFixedInOut::<f32>::new(in_rate as usize, out_rate as usize, wanted, 1)
             .map_err(|e| EngineError::Resampler(e.to_string()))?;
         let chunk_in = inner.input_frames_next();
