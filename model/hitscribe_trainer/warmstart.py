@@ -4,8 +4,9 @@ when its checkpoint is gone (checkpoints are git-ignored; the model is committed
 The streaming export keeps most parameters under their PyTorch names. The exporter turns the
 GRU biases into one ONNX ``GRU`` bias (gate order z, r, h for input then recurrent weights;
 PyTorch's order is r, z, n), and the heads into one fused ``head_w``/``head_b`` pair (contract
-v2) or transposed per-head ``MatMul`` constants (v1); this module undoes all three. The synthesiser heads (unsupervised path only) are not in the export and
-keep their fresh initialisation.
+v2) or transposed per-head ``MatMul`` constants (v1); this module undoes all three. The
+synthesiser heads (unsupervised path only) are not in the export and keep their fresh
+initialisation.
 """
 
 from __future__ import annotations

@@ -13,11 +13,14 @@ from hitscribe_trainer import kits as kits_mod
 from hitscribe_trainer.grooves import STYLES, generate_groove
 from hitscribe_trainer.kits import INSTRUMENTS, SR, Kit, load_kits, map_instrument_name
 from hitscribe_trainer.synth import (
+    TRAINING_OPTIONS,
     SynthOptions,
+    Voicing,
     iter_user_audio,
     render_clip,
     render_events,
     render_validation_set,
+    revoice,
 )
 
 MODEL_DIR = Path(__file__).resolve().parents[1]
@@ -233,3 +236,19 @@ def test_iter_user_audio(tmp_path):
     for _ in range(4):
         c = next(it)
         assert c.dtype == np.float32 and c.shape == (SR,) and np.all(np.isfinite(c))
+
+
+def test_voicing_repitches_keeps_peak_and_leaves_validation_renders_alone():
+    rng = np.random.default_rng(3)
+    shot = _decay(rng, 2400, 0.02)
+    lower = revoice(shot, Voicing(rate=0.5, decay_s=np.inf, tilt=0.0), SR)
+    assert len(lower) == 2 * len(shot)  # an octave down lasts twice as long
+    assert np.isclose(np.abs(lower).max(), np.abs(shot).max(), rtol=1e-3)
+    short = revoice(shot, Voicing(rate=1.0, decay_s=0.005, tilt=0.5), SR)
+    assert np.abs(short[-600:]).max() < np.abs(shot[-600:]).max()
+    kit = [_fake_kit()]
+    plain = [render_clip(np.random.default_rng(7), kit, 2.0, SR)[0] for _ in range(2)]
+    assert np.array_equal(plain[0], plain[1]), "default renders are deterministic"
+    assert SynthOptions().voicing_p == 0.0, "validation and tuning renders never re-voice"
+    voiced, events = render_clip(np.random.default_rng(7), kit, 2.0, SR, TRAINING_OPTIONS)
+    assert events and np.all(np.isfinite(voiced)) and not np.array_equal(voiced, plain[0])

@@ -188,6 +188,15 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
             "`hitscribe bench --json`",
         ),
         (
+            format!(
+                "per-hop inference, batched ({} hops per call, as the CLI runs), thread CPU time",
+                f("batch_hops")
+            ),
+            format!("{:.4} ms", f("batched_hop_cpu_ms")),
+            "".to_string(),
+            "`hitscribe bench --json`",
+        ),
+        (
             "engine CPU at 48 kHz (real time, one core)".to_string(),
             format!("{:.2} % of one core", f("engine_cpu_percent_48k")),
             "<= 1 %".to_string(),
