@@ -9,8 +9,8 @@ use rubato::{FftFixedInOut, Resampler};
 
 use crate::error::EngineError;
 
-/// Internal chunks per second (5 ms chunks).
-const CHUNKS_PER_SECOND: usize = 200;
+/// Internal chunks per second (10 ms chunks).
+const CHUNKS_PER_SECOND: usize = 100;
 
 /// Lowest supported input rate.
 pub const MIN_RATE: u32 = 22_050;
@@ -39,7 +39,7 @@ pub struct StreamResampler {
 }
 
 impl StreamResampler {
-    /// Builds a resampler from `in_rate` to `out_rate` with chunks of about 5 ms.
+    /// Builds a resampler from `in_rate` to `out_rate` with chunks of about 10 ms.
     pub fn new(in_rate: u32, out_rate: u32) -> Result<Self, EngineError> {
         if in_rate == out_rate {
             return Ok(Self {
@@ -53,9 +53,10 @@ impl StreamResampler {
                 skip: 0,
             });
         }
-        // About 5 ms chunks: the chunk wait and the filter delay (about half a chunk) are
-        // latency; rubato rounds to the nearest chunk the rate ratio allows.
-        let wanted = (in_rate as usize / CHUNKS_PER_SECOND).max(64);
+        // About 10 ms chunks: the chunk wait and the filter delay are latency, but rubato's
+        // filter length follows the chunk, and 5 ms chunks measurably dulled the top octave
+        // (the baseline lost hi-hats at 192 kHz), so the model's features would drift.
+        let wanted = (in_rate as usize / CHUNKS_PER_SECOND).max(256);
         let inner = FftFixedInOut::<f32>::new(in_rate as usize, out_rate as usize, wanted, 1)
             .map_err(|e| EngineError::Resampler(e.to_string()))?;
         let chunk_in = inner.input_frames_next();
