@@ -177,7 +177,10 @@ fn check_graph(session: &Session, c: &ModelContract) -> Result<(), String> {
                 }
                 let dims: &[i64] = shape;
                 let ok = dims.len() == want.len()
-                    && dims.iter().zip(want).all(|(&d, &w)| d == w || d < 0 || w < 0);
+                    && dims
+                        .iter()
+                        .zip(want)
+                        .all(|(&d, &w)| d == w || d < 0 || w < 0);
                 if !ok {
                     return Err(format!(
                         "{kind} `{name}` has shape {dims:?}, the contract says {want:?}"
@@ -190,7 +193,12 @@ fn check_graph(session: &Session, c: &ModelContract) -> Result<(), String> {
     };
     check(session.inputs(), "audio", &[1, -1, hop], "input")?;
     check(session.inputs(), "state", &[1, ss], "input")?;
-    check(session.outputs(), "frames", &[1, -1, FRAME_ROWS as i64, n], "output")?;
+    check(
+        session.outputs(),
+        "frames",
+        &[1, -1, FRAME_ROWS as i64, n],
+        "output",
+    )?;
     check(session.outputs(), "state_out", &[1, ss], "output")?;
     Ok(())
 }
@@ -209,14 +217,18 @@ impl OnnxModel {
             .run(ort::inputs!["audio" => audio, "state" => &self.state])
             .map_err(infer)?;
         let n = self.n_classes;
-        let (_, data) = outputs["frames"].try_extract_tensor::<f32>().map_err(infer)?;
+        let (_, data) = outputs["frames"]
+            .try_extract_tensor::<f32>()
+            .map_err(infer)?;
         let mut finite = data.iter().all(|v| v.is_finite());
         for (o, hop) in out.iter_mut().zip(data.chunks_exact(FRAME_ROWS * n)) {
             o.onset[..n].copy_from_slice(&hop[..n]);
             o.velocity[..n].copy_from_slice(&hop[n..2 * n]);
             o.offset[..n].copy_from_slice(&hop[2 * n..3 * n]);
         }
-        let (_, st) = outputs["state_out"].try_extract_tensor::<f32>().map_err(infer)?;
+        let (_, st) = outputs["state_out"]
+            .try_extract_tensor::<f32>()
+            .map_err(infer)?;
         finite &= st.iter().all(|v| v.is_finite());
         let state = self.state.extract_tensor_mut().1;
         if finite {

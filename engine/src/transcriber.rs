@@ -131,7 +131,10 @@ impl Core {
         }
         let mut outs = std::mem::take(&mut self.outs);
         let span = k * self.hop;
-        if let Err(e) = self.detector.step_many(&self.hop_buf[..span], &mut outs[..k]) {
+        if let Err(e) = self
+            .detector
+            .step_many(&self.hop_buf[..span], &mut outs[..k])
+        {
             self.last_error = Some(e.to_string());
             outs[..k].fill(FrameOutput::default());
         }

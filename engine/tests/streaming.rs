@@ -384,7 +384,10 @@ fn batched_model_calls_match_single_hop_calls() {
     let load = || OnnxModel::load(rt, &model_path(), hitscribe_engine::DeviceRequest::Cpu);
     let (mut single, contract) = load().expect("model loads");
     let (mut batched, _) = load().expect("model loads");
-    assert!(batched.batch_hops() > 1, "the shipped model must accept several hops per call");
+    assert!(
+        batched.batch_hops() > 1,
+        "the shipped model must accept several hops per call"
+    );
     let (x, _, _) = demo();
     let hop = contract.hop_samples as usize;
     let hops = 3 * batched.batch_hops() + 5; // whole batches plus a remainder of single hops
@@ -402,5 +405,8 @@ fn batched_model_calls_match_single_hop_calls() {
         .flat_map(|(a, b)| (0..n).map(move |c| (a.onset[c] - b.onset[c]).abs()))
         .fold(0f32, f32::max);
     assert!(worst < 1e-4, "batched onsets differ by {worst}");
-    assert!(one.iter().any(|o| o.onset[..n].iter().any(|&p| p > 0.5)), "the loop has onsets");
+    assert!(
+        one.iter().any(|o| o.onset[..n].iter().any(|&p| p > 0.5)),
+        "the loop has onsets"
+    );
 }
