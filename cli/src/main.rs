@@ -120,7 +120,7 @@ struct TranscribeArgs {
     sensitivity: f32,
     /// Samples per block fed to the streaming engine (large blocks let the model batch hops;
     /// the notes are the same for any block size)
-    #[arg(long, default_value_t = 16384)]
+    #[arg(long, default_value_t = 32768)]
     block: usize,
     /// Use the classical spectral-flux baseline instead of the model
     #[arg(long)]

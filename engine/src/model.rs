@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use ort::session::Session;
-use ort::value::{Tensor, ValueType};
+use ort::value::{Tensor, TensorRef, ValueType};
 
 use crate::contract::{ModelContract, CONTRACT_KEY};
 use crate::device::{build_session, DeviceRequest};
@@ -32,7 +32,7 @@ pub const FRAME_ROWS: usize = 3;
 
 /// Hops the ONNX model takes per call at most when audio is waiting (the command line, large
 /// host blocks): one call per hop costs mostly ONNX Runtime's fixed per-call overhead.
-pub const BATCH_HOPS: usize = 32;
+pub const BATCH_HOPS: usize = 64;
 
 /// Anything that turns hops of mono audio at a fixed rate into per-frame onset activations:
 /// the neural model and the classical baseline share this interface.
@@ -104,11 +104,12 @@ fn existing(p: &Path) -> Option<PathBuf> {
         .then(|| p.canonicalize().unwrap_or(p.to_path_buf()))
 }
 
-/// The loaded ONNX model with preallocated input tensors (one hop, and a batch of hops).
+/// The loaded ONNX model with its preallocated state tensor; audio is passed to ONNX Runtime as
+/// a view of the caller's slice (no copy), any number of hops up to [`OnnxModel::batch_hops`].
 pub struct OnnxModel {
     session: Session,
-    audio: Tensor<f32>,
-    audio_batch: Tensor<f32>,
+    hop: usize,
+    batch: usize,
     state: Tensor<f32>,
     n_classes: usize,
     /// Provider in use (`CPU`/`CUDA`).
@@ -141,15 +142,12 @@ impl OnnxModel {
         let ss = contract.state_size as usize;
         let tensor_err = |e: ort::Error| EngineError::Inference(e.to_string());
         let batch = BATCH_HOPS.min(contract.max_hops_per_call as usize);
-        let audio = Tensor::from_array(([1usize, 1, hop], vec![0f32; hop])).map_err(tensor_err)?;
-        let audio_batch = Tensor::from_array(([1usize, batch, hop], vec![0f32; batch * hop]))
-            .map_err(tensor_err)?;
         let state = Tensor::from_array(([1usize, ss], vec![0f32; ss])).map_err(tensor_err)?;
         Ok((
             Self {
                 session: built.session,
-                audio,
-                audio_batch,
+                hop,
+                batch,
                 state,
                 n_classes: contract.n_classes(),
                 provider: built.provider,
@@ -204,14 +202,11 @@ fn check_graph(session: &Session, c: &ModelContract) -> Result<(), String> {
 }
 
 impl OnnxModel {
-    /// Runs one call over the hops already copied into `audio` (1) or `audio_batch`.
-    fn run(&mut self, batched: bool, out: &mut [FrameOutput]) -> Result<(), EngineError> {
+    /// Runs one call over `hops` (a whole number of hops, at most `batch`), one output each.
+    fn run(&mut self, hops: &[f32], out: &mut [FrameOutput]) -> Result<(), EngineError> {
         let infer = |e: ort::Error| EngineError::Inference(e.to_string());
-        let audio = if batched {
-            &self.audio_batch
-        } else {
-            &self.audio
-        };
+        let audio =
+            TensorRef::from_array_view(([1usize, out.len(), self.hop], hops)).map_err(infer)?;
         let outputs = self
             .session
             .run(ort::inputs!["audio" => audio, "state" => &self.state])
@@ -244,32 +239,19 @@ impl OnnxModel {
 
 impl FrameDetector for OnnxModel {
     fn step(&mut self, hop: &[f32], out: &mut FrameOutput) -> Result<(), EngineError> {
-        self.audio.extract_tensor_mut().1.copy_from_slice(hop);
-        self.run(false, std::slice::from_mut(out))
+        self.run(&hop[..self.hop], std::slice::from_mut(out))
     }
 
     fn step_many(&mut self, hops: &[f32], out: &mut [FrameOutput]) -> Result<(), EngineError> {
-        let batch = self.batch_hops();
-        let hop = self.audio.extract_tensor().1.len();
-        let mut done = 0;
-        while done < out.len() {
-            let left = out.len() - done;
-            let span = &hops[done * hop..];
-            if left >= batch && batch > 1 {
-                let dst = self.audio_batch.extract_tensor_mut().1;
-                dst.copy_from_slice(&span[..batch * hop]);
-                self.run(true, &mut out[done..done + batch])?;
-                done += batch;
-            } else {
-                self.step(&span[..hop], &mut out[done])?;
-                done += 1;
-            }
+        let span = self.batch * self.hop;
+        for (h, o) in hops.chunks(span).zip(out.chunks_mut(self.batch)) {
+            self.run(&h[..o.len() * self.hop], o)?;
         }
         Ok(())
     }
 
     fn batch_hops(&self) -> usize {
-        self.audio_batch.extract_tensor().0[1] as usize
+        self.batch
     }
 
     fn reset(&mut self) {

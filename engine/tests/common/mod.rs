@@ -107,6 +107,22 @@ pub fn run(t: &mut Transcriber, x: &[f32], block: usize) -> Vec<DrumNote> {
     notes
 }
 
+/// The same notes: class and velocity equal, position within one sample, strength within 1e-4.
+/// (Batching hops into one ONNX Runtime call changes the float summation order, so the raw
+/// activation may move in its seventh digit; the notes must not.)
+pub fn assert_same_notes(got: &[DrumNote], want: &[DrumNote], what: &str) {
+    let same = |a: &DrumNote, b: &DrumNote| {
+        a.class == b.class
+            && a.velocity == b.velocity
+            && a.sample.abs_diff(b.sample) <= 1
+            && (a.strength - b.strength).abs() < 1e-4
+    };
+    assert!(
+        got.len() == want.len() && got.iter().zip(want).all(|(a, b)| same(a, b)),
+        "{what}:\n{got:?}\nvs\n{want:?}"
+    );
+}
+
 /// Resamples (the resampler removes its own delay, so times are preserved).
 pub fn resample_aligned(x: &[f32], from: u32, to: u32) -> Vec<f32> {
     if from == to {
