@@ -31,7 +31,7 @@ impl Default for VelocityCalibration {
 /// Contract version this engine reads.
 pub const CONTRACT_VERSION: u32 = 2;
 
-/// The model contract, version 2 (`audio` is `[1, k, hop]`, outputs `[1, k, classes]`).
+/// The model contract, version 2 (`audio` is `[1, k, hop]`, `frames` is `[1, k, 3, classes]`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModelContract {
     /// Must be [`CONTRACT_VERSION`].

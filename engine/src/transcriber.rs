@@ -93,8 +93,8 @@ struct Core {
     hop: usize,
     /// Hops the detector takes per call at most.
     batch: usize,
-    /// Model-rate audio not yet run: complete hops (run at the end of every push) plus a
-    /// partial one.
+    /// Model-rate audio not yet run: complete hops (run once `batch` are waiting, and at the
+    /// end of every `process` call) plus a partial one.
     hop_buf: Vec<f32>,
     /// One detector output per hop of a call.
     outs: Vec<FrameOutput>,

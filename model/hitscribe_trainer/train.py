@@ -66,10 +66,10 @@ def train(opts: TrainOptions, cfg: ModelConfig | None = None) -> Path:
     cfg = cfg or ModelConfig(lookahead_frames=opts.lookahead_frames)
     net = HitscribeNet(cfg)
     if state is None and opts.init_onnx:
-        from .warmstart import onnx_state_dict
+        from .warmstart import load_onnx_weights
 
-        fresh, _ = net.load_state_dict(onnx_state_dict(Path(opts.init_onnx), net), strict=False)
-        log.info("initialised from %s (fresh: %s)", opts.init_onnx, ", ".join(sorted(fresh)))
+        fresh = load_onnx_weights(net, Path(opts.init_onnx))
+        log.info("initialised from %s (fresh: %s)", opts.init_onnx, ", ".join(fresh))
     optim = torch.optim.Adam(net.parameters(), lr=opts.lr)
     step, elapsed = 0, 0.0
     if state is not None:

@@ -63,9 +63,13 @@ def onnx_state_dict(path: Path, net: HitscribeNet) -> dict[str, torch.Tensor]:
     return out
 
 
+def load_onnx_weights(net: HitscribeNet, path: Path) -> list[str]:
+    """Loads into ``net`` what ``path`` holds of its weights; returns the names left fresh."""
+    missing, _ = net.load_state_dict(onnx_state_dict(path, net), strict=False)
+    return sorted(missing)
+
+
 def net_from_onnx(path: Path, cfg: ModelConfig | None = None) -> tuple[HitscribeNet, list[str]]:
     """A network initialised from ``path``; returns it and the parameter names left fresh."""
     net = HitscribeNet(cfg or ModelConfig())
-    weights = onnx_state_dict(path, net)
-    missing, _ = net.load_state_dict(weights, strict=False)
-    return net, sorted(missing)
+    return net, load_onnx_weights(net, path)
