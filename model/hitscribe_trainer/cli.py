@@ -15,6 +15,12 @@ def _cmd_prepare_kits(args) -> None:
     print(prepare_kits(Path(args.cache)))
 
 
+def _cmd_kits_table(args) -> None:
+    from .kits import kit_table_markdown, load_manifest
+
+    print(kit_table_markdown(load_manifest(Path(args.cache))), end="")
+
+
 def _cmd_synth(args) -> None:
     from .synth import render_validation_set
 
@@ -34,6 +40,7 @@ def _cmd_train(args) -> None:
         seconds=args.seconds,
         lr=args.lr,
         supervised_weight=args.supervised_weight,
+        component_weight=args.component_weight,
         unsupervised_weight=args.unsupervised_weight,
         unsupervised_items=args.unsupervised_items,
         unsupervised_every=args.unsupervised_every,
@@ -115,6 +122,9 @@ def main(argv: list[str] | None = None) -> None:
     s = sub.add_parser("prepare-kits", help="extract one-shots from Debian drum packages")
     s.set_defaults(fn=_cmd_prepare_kits)
 
+    s = sub.add_parser("kits-table", help="print the kit table of model/KITS.md from the manifest")
+    s.set_defaults(fn=_cmd_kits_table)
+
     s = sub.add_parser("synth", help="render labelled validation clips from held-out kits")
     s.add_argument("--out", default="model/cache/validation")
     s.add_argument("--clips", type=int, default=60)
@@ -132,6 +142,12 @@ def main(argv: list[str] | None = None) -> None:
     s.add_argument("--lr", type=float, default=1e-3)
     s.add_argument("--supervised-weight", type=float, default=1.0)
     s.add_argument("--unsupervised-weight", type=float, default=1.0)
+    s.add_argument(
+        "--component-weight",
+        type=float,
+        default=0.0,
+        help="auxiliary onset loss on every synthesiser component (supervised runs only)",
+    )
     s.add_argument(
         "--unsupervised-items", type=int, default=0, help="items per batch for the unsupervised term (0 = all)"
     )

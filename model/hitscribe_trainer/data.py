@@ -56,7 +56,26 @@ def frame_targets(events, n_frames: int, hop: int) -> dict[str, np.ndarray]:
             velocity[f, cls] = vel
             offset[f, cls] = (int(sample) - f * hop) / hop
         onset[f, cls] = 1.0
-    return {"onset": onset, "velocity": velocity, "offset": offset}
+    return {
+        "onset": onset,
+        "velocity": velocity,
+        "offset": offset,
+        "component_onset": component_onsets(events, n_frames, hop),
+    }
+
+
+def component_onsets(events, n_frames: int, hop: int) -> np.ndarray:
+    """Events -> onset frames of every synthesiser component ``[T, len(COMPONENTS)]``.
+
+    Distractors (toms, rides, crashes, other percussion) get their own rows, so the
+    auxiliary loss gives the network an explicit place for what is *not* a target drum.
+    """
+    out = np.zeros((n_frames, len(COMPONENTS)), np.float32)
+    for sample, instrument, _ in events:
+        f = int(sample) // hop
+        if 0 <= f < n_frames:
+            out[f, COMPONENTS.index(INSTRUMENT_TO_COMPONENT.get(instrument, "other"))] = 1.0
+    return out
 
 
 def draw_templates(rng: np.random.Generator, kits, length: int) -> torch.Tensor:

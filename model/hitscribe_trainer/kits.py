@@ -28,6 +28,8 @@ import numpy as np
 import soundfile as sf
 from scipy.signal import resample_poly
 
+from .sample_packs import extract_sample_packs
+
 SR = 24000
 MAX_SECONDS = 1.5
 MAX_LAYERS = 8  # per source instrument
@@ -121,6 +123,30 @@ AVL_NOTE_MAP = {
     60: "crash",
 }
 FLUID_KITS = {0: "standard", 8: "room", 16: "power", 24: "electronic", 25: "tr808", 32: "jazz", 40: "brush"}
+#: Further GM sound fonts (bank 128 presets), all training kits: file, kit prefix, presets.
+EXTRA_SOUNDFONTS = (
+    (
+        Path("/usr/share/sounds/sf3/MuseScore_General_Full.sf3"),
+        "musescore",
+        {
+            0: "standard",
+            1: "standard1",
+            2: "standard2",
+            3: "standard3",
+            8: "room",
+            16: "power",
+            24: "electronic",
+            25: "tr808",
+            32: "jazz",
+            40: "brush",
+        },
+    ),
+    (
+        Path("/usr/share/sounds/sf2/TimGM6mb.sf2"),
+        "timgm6mb",
+        {0: "standard", 8: "room", 16: "power", 24: "electronic", 25: "tr808", 32: "jazz", 40: "brush"},
+    ),
+)
 RENDER_VELOCITIES = (40, 80, 120)
 
 
@@ -250,6 +276,14 @@ def package_licence(pkg: str, kit_dir_name: str | None = None) -> str:
         if "MIT" in text:
             return "MIT"
     return "unknown"
+
+
+def file_licence(pkg: str, file_name: str) -> str:
+    """Licence of one file of a package (its own ``Files:`` stanza, else the package's)."""
+    for files, lic in _copyright_stanzas(pkg):
+        if any(Path(f).name == file_name for f in files):
+            return lic
+    return package_licence(pkg)
 
 
 def owning_package(path: Path) -> str:
@@ -546,10 +580,12 @@ def prepare_kits(
     hydrogen_dir: Path = HYDROGEN_DIR,
     sf2_dir: Path | None = SF2_DIR,
     freepats_dir: Path | None = FREEPATS_DIR,
+    extra_sources: bool = True,
 ) -> Path:
     """Extract all available one-shots; returns the manifest path.
 
-    The source directories can be overridden (tests); ``None`` skips a source."""
+    The source directories can be overridden (tests); ``None`` skips a source, and
+    ``extra_sources=False`` skips the extra sound fonts and sample packs."""
     cache_dir = Path(cache_dir)
     out_root = cache_dir / "kits"
     if out_root.exists():
@@ -597,12 +633,47 @@ def prepare_kits(
         e = extract_freepats(out_root, Path(freepats_dir))
         log(f"freepats: {len(e)} one-shots")
         entries += e
+    if extra_sources:
+        for sf_path, prefix, presets in EXTRA_SOUNDFONTS:
+            if not sf_path.exists():
+                log(f"{sf_path} not found, skipped")
+                continue
+            pkg = owning_package(sf_path)
+            lic = file_licence(pkg, sf_path.name)
+            for prog, kname in presets.items():
+                e = render_soundfont(sf_path, f"{prefix}_{kname}", GM_NOTE_MAP, 9, prog, 128, out_root, pkg, lic)
+                log(f"{prefix} {kname}: {len(e)} one-shots")
+                entries += e
+        entries += extract_sample_packs(out_root, _write, to_oneshot, file_licence, log)
 
     for e in entries:
         e["split"] = "validation" if e["kit"] in VALIDATION_KITS else "train"
     manifest = out_root / "manifest.json"
     manifest.write_text(json.dumps(entries, indent=1))
     return manifest
+
+
+def kit_table_markdown(entries: list[dict]) -> str:
+    """The kit table of ``model/KITS.md`` (one row per kit, manifest order) from manifest entries."""
+    kits: dict[str, list[dict]] = {}
+    for e in entries:
+        kits.setdefault(e["kit"], []).append(e)
+    n_train = sum(1 for rows in kits.values() if rows[0]["split"] == "train")
+    lines = [
+        f"{len(kits)} kits, {len(entries)} one-shots: **{n_train} train** "
+        f"({sum(len(r) for r in kits.values() if r[0]['split'] == 'train')} one-shots), "
+        f"**{len(kits) - n_train} validation** "
+        f"({sum(len(r) for r in kits.values() if r[0]['split'] != 'train')} one-shots).",
+        "",
+        "| Kit | Package | Licence | Split | One-shots | Instruments |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, rows in kits.items():
+        split = rows[0]["split"] if rows[0]["split"] == "train" else f"**{rows[0]['split']}**"
+        licences = " / ".join(sorted({r["licence"] for r in rows}))
+        n_inst = len({r["instrument"] for r in rows})
+        lines.append(f"| {name} | {rows[0]['source_package']} | {licences} | {split} | {len(rows)} | {n_inst} |")
+    return "\n".join(lines) + "\n"
 
 
 def load_manifest(cache_dir: Path) -> list[dict]:

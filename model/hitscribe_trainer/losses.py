@@ -122,3 +122,16 @@ def supervised_loss(out: dict[str, torch.Tensor], targets: dict[str, torch.Tenso
     else:
         vel = off = logits.new_zeros(())
     return bce + vel + 0.5 * off, {"bce": bce.item(), "vel": vel.item(), "off": off.item()}
+
+
+def component_onset_loss(out: dict[str, torch.Tensor], targets: dict[str, torch.Tensor], lookahead: int):
+    """Auxiliary BCE of the component head against every component's onsets (supervised runs).
+
+    Teaches the trunk to tell hi-hats from rides and crashes and snares from toms. The
+    component head is not exported; an unsupervised run leaves this term off, because there
+    the same logits feed the synthesiser's sparsemax.
+    """
+    t = out["component_logits"].shape[1]
+    logits = out["component_logits"][:, lookahead:]
+    target = targets["component_onset"][:, : t - lookahead]
+    return F.binary_cross_entropy_with_logits(logits, target, pos_weight=torch.tensor(4.0, device=logits.device))

@@ -14,7 +14,7 @@ import torch
 from tqdm import tqdm
 
 from .data import SyntheticGrooves, UserRecordings, draw_templates
-from .losses import MultiResolutionLogSpectrum, reconstruction_loss, supervised_loss
+from .losses import MultiResolutionLogSpectrum, component_onset_loss, reconstruction_loss, supervised_loss
 from .model import HitscribeNet, ModelConfig, count_parameters, synth_activations
 from .sparsemax import sparsemax
 
@@ -33,6 +33,7 @@ class TrainOptions:
     seconds: float = 2.5
     lr: float = 1e-3
     supervised_weight: float = 1.0
+    component_weight: float = 0.0  # auxiliary onset BCE on every synthesiser component (losses.py)
     unsupervised_weight: float = 1.0
     unsupervised_items: int = 0  # 0 = whole batch; else the first N items (the term is costly on CPU)
     unsupervised_every: int = 1  # apply the unsupervised term every N steps
@@ -55,6 +56,8 @@ def setup_logging(run_dir: Path) -> None:
 
 def train(opts: TrainOptions, cfg: ModelConfig | None = None) -> Path:
     """Train (or resume) and return the path of the latest checkpoint."""
+    if opts.component_weight > 0 and opts.unsupervised_weight > 0:
+        raise ValueError("--component-weight needs --unsupervised-weight 0 (both use the component logits)")
     run_dir = Path(opts.run_dir)
     setup_logging(run_dir)
     torch.set_num_threads(opts.threads)
@@ -135,6 +138,10 @@ def train(opts: TrainOptions, cfg: ModelConfig | None = None) -> Path:
         if use_sup:
             sup, parts = supervised_loss(out, batch, cfg.lookahead_frames)
             loss = loss + opts.supervised_weight * sup
+            if opts.component_weight > 0:
+                aux = component_onset_loss(out, batch, cfg.lookahead_frames)
+                parts["aux"] = aux.item()
+                loss = loss + opts.component_weight * aux
         if use_unsup and step % opts.unsupervised_every == 0:
             n_items = opts.unsupervised_items or batch["audio"].shape[0]
             sub = {k: v[:n_items] for k, v in out.items()}

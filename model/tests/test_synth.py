@@ -189,7 +189,7 @@ def fake_cache(tmp_path_factory) -> Path:
     _write_hydrogen_kit(src, "TrainKit", "GPL")
     _write_hydrogen_kit(src, kits_mod.VALIDATION_KITS[0], "CC0")
     cache = tmp / "cache"
-    kits_mod.prepare_kits(cache, verbose=False, hydrogen_dir=src, sf2_dir=None, freepats_dir=None)
+    kits_mod.prepare_kits(cache, verbose=False, hydrogen_dir=src, sf2_dir=None, freepats_dir=None, extra_sources=False)
     return cache
 
 
