@@ -6,7 +6,9 @@ import json
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import onnx
+import onnx.numpy_helper
 import torch
 
 from .model import CLASS_NAMES, GM_NOTES, HitscribeNet, ModelConfig
@@ -90,6 +92,7 @@ def export_onnx(
     )
     contract = build_contract(net, step.state_size, model_name, thresholds, retrigger_ms, data_summary)
     model = onnx.load(str(path))
+    fold_gru_output(model)
     del model.metadata_props[:]
     entries = {CONTRACT_KEY: json.dumps(contract)}
     entries.update({f"hitscribe.{k}": json.dumps(v) if not isinstance(v, str) else v for k, v in contract.items()})
@@ -99,6 +102,75 @@ def export_onnx(
     onnx.checker.check_model(model)
     onnx.save(model, str(path))
     return contract
+
+
+#: Operators the exporter uses to move the GRU output into place.
+#: Only their first input carries data (the rest are shapes, axes or indices); a ``Shape`` node
+#: ends a data path.
+_LAYOUT_OPS = {"Transpose", "Reshape", "Squeeze", "Unsqueeze"}
+
+
+def fold_gru_output(model: onnx.ModelProto) -> int:
+    """Replace the exporter's reshaping of the GRU output by one ``Reshape``; returns nodes removed.
+
+    The exporter turns ``Y [T, directions, batch, hidden]`` into ``[batch, T, hidden]`` with
+    transposes and a reshape whose shape it computes at run time (a dozen nodes). With one
+    direction and batch 1 (the streaming contract), the bytes are already in order, so one
+    ``Reshape`` to ``[1, -1, hidden]`` does the same. At one hop per call ONNX Runtime's cost
+    is mostly per node, so this matters; ``tests/test_streaming.py`` checks the result
+    against the PyTorch model.
+    """
+    g = model.graph
+    grus = [n for n in g.node if n.op_type == "GRU"]
+    if len(grus) != 1:
+        return 0
+    gru = grus[0]
+    attrs = {a.name: onnx.helper.get_attribute_value(a) for a in gru.attribute}
+    if attrs.get("direction", b"forward") != b"forward" or attrs.get("layout", 0) != 0:
+        return 0
+    producer = {o: n for n in g.node for o in n.output}
+    y = gru.output[0]
+
+    def layout_path(name: str, seen: set[str]) -> bool:
+        """Whether ``name`` is ``y`` moved by layout operators only."""
+        if name == y:
+            return True
+        node = producer.get(name)
+        if node is None or node.op_type not in _LAYOUT_OPS or name in seen:
+            return False
+        seen.add(name)
+        return layout_path(node.input[0], seen)
+
+    target = next(
+        (
+            i
+            for n in g.node
+            if n.op_type == "Concat"
+            for i in n.input
+            if producer.get(i) is not None and producer[i] is not gru and layout_path(i, set())
+        ),
+        None,
+    )
+    if target is None:
+        return 0
+    before = len(g.node)
+    shape_name = "gru_output_shape"
+    g.initializer.append(onnx.numpy_helper.from_array(np.array([1, -1, attrs["hidden_size"]], np.int64), shape_name))
+    g.node.remove(producer[target])
+    g.node.insert(list(g.node).index(gru) + 1, onnx.helper.make_node("Reshape", [y, shape_name], [target]))
+    # Drop what no longer feeds anything.
+    outputs = {o.name for o in g.output}
+    while True:
+        used = {i for n in g.node for i in n.input} | outputs
+        dead = [n for n in g.node if not any(o in used for o in n.output)]
+        if not dead:
+            break
+        for n in dead:
+            g.node.remove(n)
+    used = {i for n in g.node for i in n.input}
+    for init in [i for i in g.initializer if i.name not in used]:
+        g.initializer.remove(init)
+    return before - len(g.node)
 
 
 def read_contract(path: Path) -> dict:

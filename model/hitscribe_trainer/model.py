@@ -101,7 +101,7 @@ class CausalConv(nn.Module):
     def step(self, x: torch.Tensor, cache: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Streaming: ``x`` holds ``k`` new frames, ``cache`` the previous ``cache_frames``."""
         full = torch.cat([cache, x], dim=-1)
-        return self.conv(full), full[..., full.shape[-1] - self.cache_frames :]
+        return self.conv(full), full[..., -self.cache_frames :]
 
 
 class HitscribeNet(nn.Module):

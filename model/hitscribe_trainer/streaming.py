@@ -25,12 +25,15 @@ DFT_FACTOR = 16
 
 
 def factorised_dft(window: np.ndarray, mel: np.ndarray, n1: int = DFT_FACTOR) -> dict[str, np.ndarray]:
-    """Matrices for ``log-mel power = ((W1 @ x*w) * twiddle @ M2)^2 @ mel_dup`` (float32).
+    """Matrices for ``log-mel power = ((W1 @ x*w) @ M2[k1])^2 @ mel_dup`` (float32).
 
-    A ``N = n1 * n2``-point DFT as two small matrix products and a twiddle instead of one
-    ``N x N`` product: about a quarter of the arithmetic and kilobytes instead of a megabyte
-    of weights, which matters most at one hop per call. Index ``n = n2 * i1 + i2`` (frame
-    reshaped to ``[n1, n2]``), bin ``k = k1 + n1 * k2``; only bins ``0..N/2`` are computed and
+    A ``N = n1 * n2``-point DFT as two small matrix products instead of one ``N x N`` product:
+    about a quarter of the arithmetic and kilobytes instead of a megabyte of weights, which
+    matters most at one hop per call. Index ``n = n2 * i1 + i2`` (frame reshaped to
+    ``[n1, n2]``), bin ``k = k1 + n1 * k2``. ``W1`` is the first-stage DFT with rows
+    ``(k1, real/imaginary)`` interleaved, so each ``k1`` reads as one row of ``2 n2``; ``M2[k1]``
+    is the twiddle of ``k1`` folded into the second-stage DFT (one batched product, no
+    element-wise complex arithmetic in the graph). Only bins ``0..N/2`` are computed and
     ``mel_dup`` maps the real and imaginary parts of each to the mel bands (its rows are the
     mel filterbank rows in that order, repeated for the imaginary parts).
     """
@@ -40,10 +43,14 @@ def factorised_dft(window: np.ndarray, mel: np.ndarray, n1: int = DFT_FACTOR) ->
     k2n = (bins - 1) // n1 + 1
     i1 = np.arange(n1)
     ang1 = 2 * np.pi * np.outer(i1, i1) / n1
-    w1 = np.concatenate([np.cos(ang1), -np.sin(ang1)], axis=0)  # [2 n1, n1]
+    w1 = np.stack([np.cos(ang1), -np.sin(ang1)], axis=1).reshape(2 * n1, n1)  # rows (k1, re/im)
     tw = np.exp(-2j * np.pi * np.outer(i1, np.arange(n2)) / n)  # [k1, i2]
     f2 = np.exp(-2j * np.pi * np.outer(np.arange(n2), np.arange(k2n)) / n2)  # [i2, k2]
-    m2 = np.block([[f2.real, f2.imag], [-f2.imag, f2.real]])  # [2 n2, 2 k2n]
+    # Row i2 of (a_re, a_im) times twiddle, then the second-stage DFT, per k1.
+    m2 = np.zeros((n1, 2 * n2, 2 * k2n))
+    for k1 in range(n1):
+        g = tw[k1][:, None] * f2  # [i2, k2]
+        m2[k1] = np.block([[g.real, g.imag], [-g.imag, g.real]])
     bin_of = i1[:, None] + n1 * np.arange(k2n)[None, :]  # [k1, k2]
     mel_rows = np.where((bin_of < bins)[..., None], mel[np.minimum(bin_of, bins - 1)], 0.0)  # [k1, k2, mels]
     mel_dup = np.concatenate([mel_rows, mel_rows], axis=1).reshape(n1 * 2 * k2n, -1)
@@ -51,8 +58,6 @@ def factorised_dft(window: np.ndarray, mel: np.ndarray, n1: int = DFT_FACTOR) ->
     return {
         "window": window.reshape(n1, n2).astype(f32),
         "w1": w1.astype(f32),
-        "tw_re": tw.real.astype(f32),
-        "tw_im": tw.imag.astype(f32),
         "m2": m2.astype(f32),
         "mel_dup": mel_dup.astype(f32),
     }
@@ -70,7 +75,7 @@ class StreamingStep(nn.Module):
         c2 = cfg.conv2d_channels
         #: (name, shape) of every state tensor, in graph order.
         self.shapes: list[tuple[str, tuple[int, ...]]] = [
-            ("audio_tail", (1, cfg.window - cfg.hop)),
+            ("audio_tail", (1, 2 * cfg.hop)),
             ("prev_logmel", (1, 1, cfg.n_mels)),
             ("conv2d_a", (1, 2, cfg.n_mels, net.conv2d_a.cache_frames)),
             ("conv2d_b", (1, c2, cfg.n_mels // 2, net.conv2d_b.cache_frames)),
@@ -97,28 +102,28 @@ class StreamingStep(nn.Module):
         return torch.zeros(1, self.state_size)
 
     def _frames(self, tail: torch.Tensor, audio: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """``tail`` [1, window-hop] + ``audio`` [1, k, hop] -> frames [k, window], new tail.
+        """``tail`` [1, 2 hop] + ``audio`` [1, k, hop] -> frames [k, window], new tail.
 
-        Frame ``t`` is ``hop`` chunks ``t`` and ``t+1`` of the padded buffer plus the head of
-        chunk ``t+2``: slices only, so the exported graph needs no dynamic unfold.
+        The buffer (two held hops, then the new ones) is viewed as ``k + 2`` rows of one hop.
+        Frame ``t`` ends with row ``t + 2``: the end of row ``t``, then rows ``t + 1`` and ``t + 2``.
+        Every slice bound is a constant (negative from the end), so the exported graph
+        computes no shapes at run time.
         """
         cfg = self.net.cfg
         hop, window = cfg.hop, cfg.window
-        k = audio.shape[1]
-        flat = torch.cat([tail, audio.reshape(1, -1)], dim=-1)  # [1, (window-hop) + k*hop]
-        chunks = F.pad(flat, (0, 3 * hop - window)).reshape(k + 2, hop)
-        frames = torch.cat([chunks[:k], chunks[1 : k + 1], chunks[2 : k + 2, : window - 2 * hop]], dim=-1)
-        return frames, flat[:, flat.shape[1] - (window - hop) :]
+        flat = torch.cat([tail, audio.reshape(1, -1)], dim=-1)  # [1, (k + 2) hop]
+        rows = flat.reshape(-1, hop)
+        frames = torch.cat([rows[:-2, 3 * hop - window :], rows[1:-1], rows[2:]], dim=-1)
+        return frames, flat[:, -2 * hop :]
 
     def _logmel(self, frames: torch.Tensor) -> torch.Tensor:
         """Frames [k, window] -> log-mel [k, mels] through the factorised DFT."""
         n1 = DFT_FACTOR
-        x = frames.reshape(-1, n1, frames.shape[-1] // n1) * self.dft_window
-        a = self.dft_w1 @ x  # [k, 2 n1, n2]: first-stage DFT, real then imaginary
-        re, im = a[:, :n1], a[:, n1:]
-        b = torch.cat([re * self.dft_tw_re - im * self.dft_tw_im, re * self.dft_tw_im + im * self.dft_tw_re], dim=-1)
-        spec = b @ self.dft_m2  # [k, n1, 2 k2]: bins k1 + n1 k2, real then imaginary
-        return torch.log1p((spec * spec).flatten(1) @ self.dft_mel_dup) * 0.25
+        n2 = frames.shape[-1] // n1
+        x = frames.reshape(-1, n1, n2) * self.dft_window
+        a = (self.dft_w1 @ x).reshape(-1, n1, 1, 2 * n2)  # first stage: per k1, real then imaginary
+        spec = a @ self.dft_m2  # [k, n1, 1, 2 k2]: bins k1 + n1 k2, real then imaginary
+        return torch.log1p((spec * spec).reshape(-1, self.dft_mel_dup.shape[0]) @ self.dft_mel_dup) * 0.25
 
     def forward(self, audio: torch.Tensor, state: torch.Tensor):
         """``k`` hops. Returns ``frames`` [1, k, 3, C] (rows :data:`FRAME_ROWS`) and ``state_out``."""
@@ -127,10 +132,12 @@ class StreamingStep(nn.Module):
         tail, prev_logmel, c2a, c2b, *rest = parts
         tconv_caches, gru_h = rest[:-1], rest[-1]
         frames, new_tail = self._frames(tail, audio)
-        logmel = self._logmel(frames).unsqueeze(0)  # [1, k, mels]
-        prev = torch.cat([prev_logmel, logmel[:, :-1]], dim=1)
-        x = torch.stack([logmel, torch.relu(logmel - prev)], dim=1).transpose(2, 3)  # [1, 2, mels, k]
-        new = [new_tail, logmel[:, -1:]]
+        mels = self.net.cfg.n_mels
+        logmel = self._logmel(frames)  # [k, mels]
+        prev = torch.cat([prev_logmel.reshape(1, mels), logmel[:-1]], dim=0)
+        features = torch.cat([logmel, torch.relu(logmel - prev)], dim=-1)  # [k, 2 mels]
+        x = features.T.reshape(1, 2, mels, -1)  # [1, 2, mels, k]: log-mel, then its rise
+        new = [new_tail, logmel[-1:]]
         x, cache = net.conv2d_a.step(x, c2a)
         new.append(cache)
         x = F.max_pool2d(F.elu(x), (2, 1))
@@ -143,8 +150,8 @@ class StreamingStep(nn.Module):
             new.append(cache)
             x = x + F.elu(y)
         seq = x.transpose(1, 2)
-        h, h_n = net.gru(seq, gru_h.transpose(0, 1).contiguous())
-        new.append(h_n.transpose(0, 1))
+        h, h_n = net.gru(seq, gru_h)  # [1, 1, hidden] is both layouts (one layer, batch 1)
+        new.append(h_n)
         z = torch.cat([seq, h], dim=-1)
         out = torch.sigmoid(z @ self.head_w + self.head_b)  # [1, k, 3*C]
         state_out = torch.cat([t.reshape(1, -1) for t in new], dim=1)
