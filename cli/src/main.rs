@@ -249,6 +249,46 @@ fn transcribe(a: TranscribeArgs) -> Result<()> {
     Ok(())
 }
 
+/// Blocks the decoder thread may run ahead of the engine.
+const DECODE_AHEAD_BLOCKS: usize = 2;
+
+/// Decodes the rest of `reader` (after the already-decoded `packet`) into mono blocks of
+/// `block` frames (the last one shorter) and sends them; stops at the first error, which it sends.
+fn decode_blocks(
+    mut reader: AudioReader,
+    mut packet: Vec<f32>,
+    channels: usize,
+    block: usize,
+    blocks: std::sync::mpsc::SyncSender<Result<Vec<f32>>>,
+) {
+    let mut mono = Vec::new();
+    let mut pending: Vec<f32> = Vec::with_capacity(block * 2);
+    let result = (|| -> Result<()> {
+        loop {
+            if reader.channels.max(1) != channels {
+                bail!("the channel count changes inside the file");
+            }
+            downmix_interleaved(&packet, channels, &mut mono);
+            pending.extend_from_slice(&mono);
+            while pending.len() >= block {
+                let rest = pending.split_off(block);
+                let full = std::mem::replace(&mut pending, rest);
+                if blocks.send(Ok(full)).is_err() {
+                    return Ok(()); // the engine side stopped
+                }
+            }
+            if !reader.next_packet(&mut packet)? {
+                break;
+            }
+        }
+        let _ = blocks.send(Ok(std::mem::take(&mut pending)));
+        Ok(())
+    })();
+    if let Err(e) = result {
+        let _ = blocks.send(Err(e));
+    }
+}
+
 fn transcribe_one(
     a: &TranscribeArgs,
     input: &Path,
@@ -258,7 +298,7 @@ fn transcribe_one(
     // Stream the file: decode a packet, downmix, feed the engine; memory stays flat.
     let mut reader = AudioReader::open(input)?;
     let mut packet = Vec::new();
-    let mut more = reader.next_packet(&mut packet)?;
+    let more = reader.next_packet(&mut packet)?;
     let (sample_rate, channels) = (reader.sample_rate, reader.channels.max(1));
     if !more || sample_rate == 0 {
         bail!("no decodable audio");
@@ -293,32 +333,20 @@ fn transcribe_one(
         None
     };
     let mut notes: Vec<DrumNote> = Vec::new();
-    let mut mono = Vec::new();
-    // Decoded packets are small: gather `--block` frames per engine call.
-    let mut pending: Vec<f32> = Vec::with_capacity(a.block * 2);
-    let mut packets = 0u64;
-    while more {
-        if reader.channels.max(1) != channels {
-            bail!("the channel count changes inside the file");
-        }
-        downmix_interleaved(&packet, channels, &mut mono);
-        pending.extend_from_slice(&mono);
-        if pending.len() >= a.block {
-            let whole = pending.len() / a.block * a.block;
-            for block in pending[..whole].chunks(a.block) {
-                t.process(block, &mut notes);
-            }
-            pending.drain(..whole);
-        }
-        packets += 1;
-        if let Some(pb) = &bar {
-            if packets.is_multiple_of(64) {
+    // Decoding runs on its own thread, one block ahead of the engine (the two overlap on a
+    // multi-core machine); the engine sees the same samples in the same order either way.
+    std::thread::scope(|scope| -> Result<()> {
+        let (blocks, receiver) =
+            std::sync::mpsc::sync_channel::<Result<Vec<f32>>>(DECODE_AHEAD_BLOCKS);
+        scope.spawn(move || decode_blocks(reader, packet, channels, a.block, blocks));
+        for block in receiver {
+            t.process(&block?, &mut notes);
+            if let Some(pb) = &bar {
                 pb.set_position(t.samples_fed());
             }
         }
-        more = reader.next_packet(&mut packet)?;
-    }
-    t.process(&pending, &mut notes);
+        Ok(())
+    })?;
     let frames = t.samples_fed();
     t.finish(&mut notes);
     if let Some(pb) = bar {
