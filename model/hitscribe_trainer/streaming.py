@@ -25,15 +25,12 @@ DFT_FACTOR = 16
 
 
 def factorised_dft(window: np.ndarray, mel: np.ndarray, n1: int = DFT_FACTOR) -> dict[str, np.ndarray]:
-    """Matrices for ``log-mel power = ((W1 @ x*w) @ M2[k1])^2 @ mel_dup`` (float32).
+    """Matrices for ``log-mel power = ((W1 @ x*w) * twiddle @ M2)^2 @ mel_dup`` (float32).
 
-    A ``N = n1 * n2``-point DFT as two small matrix products instead of one ``N x N`` product:
-    about a quarter of the arithmetic and kilobytes instead of a megabyte of weights, which
-    matters most at one hop per call. Index ``n = n2 * i1 + i2`` (frame reshaped to
-    ``[n1, n2]``), bin ``k = k1 + n1 * k2``. ``W1`` is the first-stage DFT with rows
-    ``(k1, real/imaginary)`` interleaved, so each ``k1`` reads as one row of ``2 n2``; ``M2[k1]``
-    is the twiddle of ``k1`` folded into the second-stage DFT (one batched product, no
-    element-wise complex arithmetic in the graph). Only bins ``0..N/2`` are computed and
+    A ``N = n1 * n2``-point DFT as two small matrix products and a twiddle instead of one
+    ``N x N`` product: about a quarter of the arithmetic and kilobytes instead of a megabyte
+    of weights, which matters most at one hop per call. Index ``n = n2 * i1 + i2`` (frame
+    reshaped to ``[n1, n2]``), bin ``k = k1 + n1 * k2``; only bins ``0..N/2`` are computed and
     ``mel_dup`` maps the real and imaginary parts of each to the mel bands (its rows are the
     mel filterbank rows in that order, repeated for the imaginary parts).
     """
@@ -43,14 +40,10 @@ def factorised_dft(window: np.ndarray, mel: np.ndarray, n1: int = DFT_FACTOR) ->
     k2n = (bins - 1) // n1 + 1
     i1 = np.arange(n1)
     ang1 = 2 * np.pi * np.outer(i1, i1) / n1
-    w1 = np.stack([np.cos(ang1), -np.sin(ang1)], axis=1).reshape(2 * n1, n1)  # rows (k1, re/im)
+    w1 = np.concatenate([np.cos(ang1), -np.sin(ang1)], axis=0)  # [2 n1, n1]
     tw = np.exp(-2j * np.pi * np.outer(i1, np.arange(n2)) / n)  # [k1, i2]
     f2 = np.exp(-2j * np.pi * np.outer(np.arange(n2), np.arange(k2n)) / n2)  # [i2, k2]
-    # Row i2 of (a_re, a_im) times twiddle, then the second-stage DFT, per k1.
-    m2 = np.zeros((n1, 2 * n2, 2 * k2n))
-    for k1 in range(n1):
-        g = tw[k1][:, None] * f2  # [i2, k2]
-        m2[k1] = np.block([[g.real, g.imag], [-g.imag, g.real]])
+    m2 = np.block([[f2.real, f2.imag], [-f2.imag, f2.real]])  # [2 n2, 2 k2n]
     bin_of = i1[:, None] + n1 * np.arange(k2n)[None, :]  # [k1, k2]
     mel_rows = np.where((bin_of < bins)[..., None], mel[np.minimum(bin_of, bins - 1)], 0.0)  # [k1, k2, mels]
     mel_dup = np.concatenate([mel_rows, mel_rows], axis=1).reshape(n1 * 2 * k2n, -1)
@@ -58,6 +51,8 @@ def factorised_dft(window: np.ndarray, mel: np.ndarray, n1: int = DFT_FACTOR) ->
     return {
         "window": window.reshape(n1, n2).astype(f32),
         "w1": w1.astype(f32),
+        "tw_re": tw.real.astype(f32),
+        "tw_im": tw.imag.astype(f32),
         "m2": m2.astype(f32),
         "mel_dup": mel_dup.astype(f32),
     }
@@ -119,11 +114,12 @@ class StreamingStep(nn.Module):
     def _logmel(self, frames: torch.Tensor) -> torch.Tensor:
         """Frames [k, window] -> log-mel [k, mels] through the factorised DFT."""
         n1 = DFT_FACTOR
-        n2 = frames.shape[-1] // n1
-        x = frames.reshape(-1, n1, n2) * self.dft_window
-        a = (self.dft_w1 @ x).reshape(-1, n1, 1, 2 * n2)  # first stage: per k1, real then imaginary
-        spec = a @ self.dft_m2  # [k, n1, 1, 2 k2]: bins k1 + n1 k2, real then imaginary
-        return torch.log1p((spec * spec).reshape(-1, self.dft_mel_dup.shape[0]) @ self.dft_mel_dup) * 0.25
+        x = frames.reshape(-1, n1, frames.shape[-1] // n1) * self.dft_window
+        a = self.dft_w1 @ x  # [k, 2 n1, n2]: first-stage DFT, real then imaginary
+        re, im = a[:, :n1], a[:, n1:]
+        b = torch.cat([re * self.dft_tw_re - im * self.dft_tw_im, re * self.dft_tw_im + im * self.dft_tw_re], dim=-1)
+        spec = b @ self.dft_m2  # [k, n1, 2 k2]: bins k1 + n1 k2, real then imaginary
+        return torch.log1p((spec * spec).flatten(1) @ self.dft_mel_dup) * 0.25
 
     def forward(self, audio: torch.Tensor, state: torch.Tensor):
         """``k`` hops. Returns ``frames`` [1, k, 3, C] (rows :data:`FRAME_ROWS`) and ``state_out``."""
