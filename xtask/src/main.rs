@@ -129,19 +129,22 @@ if n == 0:
     Ok(())
 }
 
-/// Puts the runtime library and the model next to the plugin binaries the engine searches.
+/// Puts the runtime library and the model next to the plugin binaries the engine searches, and
+/// refreshes the resource folders `scripts/bundle.sh` made (`hitscribe/`, `Contents/Resources`):
+/// the plugin searches those first, so a stale model there would shadow the new one.
 fn copy_runtime_into_bundles(root: &Path, _release: bool) -> Result<()> {
     let bundled = root.join("target/bundled");
     let lib = root.join(format!("runtime/libonnxruntime.so.{ORT_VERSION}"));
     let model = root
         .join("assets/models")
         .join(hitscribe_engine::model::MODEL_FILE);
-    let mut dirs = vec![bundled.clone()];
+    let mut dirs = vec![bundled.clone(), bundled.join("hitscribe")];
     if let Ok(entries) = std::fs::read_dir(&bundled) {
         for e in entries.flatten() {
             let p = e.path();
             if p.extension().is_some_and(|x| x == "vst3") && p.is_dir() {
                 dirs.push(p.join("Contents/x86_64-linux"));
+                dirs.push(p.join("Contents/Resources"));
             }
         }
     }
