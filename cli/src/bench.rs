@@ -160,6 +160,14 @@ pub fn run(json: bool, e: &EngineArgs) -> Result<()> {
     cfg.device = DeviceRequest::Cpu;
     let mut neural = Transcriber::new(cfg.clone())?;
     let engine_cpu = cpu_percent_48k(&mut neural, &audio48);
+    // The same at one hop per call (lowest latency), side by side.
+    let mut single = Transcriber::new(EngineConfig {
+        hops_per_call: 1,
+        ..cfg.clone()
+    })?;
+    let engine_cpu_single = cpu_percent_48k(&mut single, &audio48);
+    let latency_single_ms = single.status().latency_ms;
+    drop(single);
     let mut base = Transcriber::baseline(48_000.0, Vec::new())?;
     let base_cpu = cpu_percent_48k(&mut base, &audio48);
 
@@ -188,6 +196,9 @@ pub fn run(json: bool, e: &EngineArgs) -> Result<()> {
         "batch_hops": batch,
         "batched_hop_cpu_ms": batched_hop_ms,
         "engine_cpu_percent_48k": engine_cpu,
+        "hops_per_call": neural.hops_per_call(),
+        "engine_cpu_percent_48k_one_hop_per_call": engine_cpu_single,
+        "latency_ms_48k_one_hop_per_call": latency_single_ms,
         "baseline_cpu_percent_48k": base_cpu,
         "neural_f": neural_f,
         "neural_f_5ms": neural_f5,

@@ -35,6 +35,9 @@ struct EngineArgs {
     /// Execution device
     #[arg(long, default_value = "auto")]
     device: DeviceRequest,
+    /// Hops the model runs per call in real time (1 = lowest latency; the notes are the same)
+    #[arg(long, default_value_t = hitscribe_engine::DEFAULT_HOPS_PER_CALL)]
+    hops_per_call: usize,
 }
 
 #[derive(Subcommand)]
@@ -84,6 +87,7 @@ fn engine_config(a: &EngineArgs, rate: f64) -> EngineConfig {
         model_path: a.model.clone(),
         runtime_path: a.runtime.clone(),
         device: a.device,
+        hops_per_call: a.hops_per_call,
         ..EngineConfig::new(rate)
     }
 }

@@ -23,5 +23,8 @@ pub use contract::ModelContract;
 pub use device::DeviceRequest;
 pub use error::EngineError;
 pub use notes::{ActivationFrame, DrumNote, MAX_CLASSES};
-pub use transcriber::{downmix_interleaved, EngineConfig, EngineStatus, Transcriber};
+pub use transcriber::{
+    downmix_interleaved, EngineConfig, EngineStatus, Transcriber, DEFAULT_HOPS_PER_CALL,
+    MAX_HOPS_PER_CALL,
+};
 pub use velocity::ClassSettings;

@@ -14,6 +14,13 @@ use crate::resample::{check_rate, StreamResampler};
 use crate::runtime;
 use crate::velocity::{calibrate, to_midi, ClassSettings};
 
+/// Hops the engine hands the model per call by default. Two hops per call cost about a third
+/// less CPU than one (ONNX Runtime's fixed cost per call dominates a 10 ms hop) for one more
+/// hop of latency; the shipped model's look-ahead of one hop keeps the total at three hops.
+pub const DEFAULT_HOPS_PER_CALL: usize = 2;
+/// Most hops per call a user may ask for (each one adds a hop of latency).
+pub const MAX_HOPS_PER_CALL: usize = 8;
+
 /// How many activation frames are kept for [`Transcriber::drain_activations`].
 pub const ACTIVATION_CAPACITY: usize = 8192;
 
@@ -30,6 +37,9 @@ pub struct EngineConfig {
     pub input_sample_rate: f64,
     /// Per-class settings; empty = contract defaults.
     pub classes: Vec<ClassSettings>,
+    /// Hops the model runs per call at least (see [`DEFAULT_HOPS_PER_CALL`]): each extra hop
+    /// adds one hop of latency and saves most of ONNX Runtime's fixed cost per call.
+    pub hops_per_call: usize,
 }
 
 impl EngineConfig {
@@ -41,6 +51,7 @@ impl EngineConfig {
             device: DeviceRequest::Auto,
             input_sample_rate,
             classes: Vec::new(),
+            hops_per_call: DEFAULT_HOPS_PER_CALL,
         }
     }
 }
@@ -91,8 +102,11 @@ struct Core {
     detector: Box<dyn FrameDetector>,
     contract: ModelContract,
     hop: usize,
-    /// Hops the detector takes per call at most.
+    /// Hops the detector takes per call at most (a multiple of `min_batch`).
     batch: usize,
+    /// Hops the detector takes per call at least: the real-time cadence, fixed from stream
+    /// start so that every block size gives the same calls.
+    min_batch: usize,
     /// Model-rate audio not yet run: complete hops (run once `batch` are waiting, and at the
     /// end of every `process` call) plus a partial one.
     hop_buf: Vec<f32>,
@@ -123,9 +137,10 @@ impl Core {
         }
     }
 
-    /// Runs the detector over every complete hop in `hop_buf` (one call when it can batch).
+    /// Runs the detector over the complete hops in `hop_buf`, a whole number of `min_batch`
+    /// groups (one call when it can batch); the rest waits for the next `process` call.
     fn run_hops(&mut self, notes: &mut Vec<DrumNote>) {
-        let k = self.hop_buf.len() / self.hop;
+        let k = self.hop_buf.len() / self.hop / self.min_batch * self.min_batch;
         if k == 0 {
             return;
         }
@@ -216,6 +231,28 @@ fn sanitize_prob(x: f32) -> f32 {
     }
 }
 
+/// Total latency in input samples. A note stamped at `s` (at or after its frame's start) is
+/// complete once `frame + lookahead + 1` hops reached the model, and the model runs only when
+/// a group of `hops_per_call` hops is complete: up to `hops_per_call - 1` hops more. Add the
+/// resampler's delay and its chunk wait (plus one sample for rounding the stamp to the input
+/// rate). Verified sample by sample in the tests.
+fn total_latency(
+    contract: &ModelContract,
+    resampler: &StreamResampler,
+    in_rate: u32,
+    hops_per_call: usize,
+) -> u32 {
+    let model_latency =
+        contract.latency_samples + (hops_per_call as u32 - 1) * contract.hop_samples;
+    if in_rate == contract.sample_rate {
+        model_latency
+    } else {
+        let algorithmic = model_latency as f64 + resampler.delay_out() as f64;
+        let in_per_model = in_rate as f64 / contract.sample_rate as f64;
+        (algorithmic * in_per_model).ceil() as u32 + resampler.chunk_in() as u32
+    }
+}
+
 /// Replaces NaN/inf with silence, flushes denormals, clamps absurd levels.
 pub fn sanitize(input: &[f32], out: &mut Vec<f32>) {
     out.clear();
@@ -269,7 +306,9 @@ impl Transcriber {
             latency_ms: 0.0,
             last_error: None,
         };
+        let hops_per_call = cfg.hops_per_call;
         Self::with_detector(Box::new(model), contract, in_rate, cfg.classes, status)
+            .and_then(|t| t.with_hops_per_call(hops_per_call))
     }
 
     /// The classical band-split spectral-flux baseline behind the same pipeline (no ONNX Runtime).
@@ -324,15 +363,7 @@ impl Transcriber {
         // The resampler cuts its delay from its output (model time == input time), but output
         // still arrives `delay_out` samples late: that is part of the latency.
         let delay_model = 0.0;
-        let algorithmic = contract.latency_samples as f64 + resampler.delay_out() as f64;
-        // A note stamped at s (>= its frame start) is complete once (frame + lookahead + 1) hops
-        // reached the model; add the resampler's delay and its chunk wait (plus one sample for
-        // rounding the stamp to the input rate). Verified sample by sample in the tests.
-        let latency = if in_rate == model_rate {
-            contract.latency_samples
-        } else {
-            (algorithmic * in_per_model).ceil() as u32 + resampler.chunk_in() as u32
-        };
+        let latency = total_latency(&contract, &resampler, in_rate, 1);
         status.latency_samples = latency;
         status.latency_ms = latency as f64 * 1000.0 / in_rate as f64;
         let hop = contract.hop_samples as usize;
@@ -342,6 +373,7 @@ impl Transcriber {
                 detector,
                 hop,
                 batch,
+                min_batch: 1,
                 hop_buf: Vec::with_capacity(batch * hop),
                 outs: vec![FrameOutput::default(); batch],
                 step_index: 0,
@@ -362,6 +394,32 @@ impl Transcriber {
             in_rate,
             status,
         })
+    }
+
+    /// Runs the model on `n` hops per call at least (1..=[`MAX_HOPS_PER_CALL`]), `n - 1` hops of
+    /// latency more than one hop per call. Call before the first `process`.
+    pub fn with_hops_per_call(mut self, n: usize) -> Result<Self, EngineError> {
+        if !(1..=MAX_HOPS_PER_CALL).contains(&n) {
+            return Err(EngineError::InvalidSettings(format!(
+                "hops per call must be 1..={MAX_HOPS_PER_CALL}, got {n}"
+            )));
+        }
+        let core = &mut self.core;
+        core.min_batch = n;
+        // A whole number of `n`-hop groups per call, so that the calls never depend on the
+        // host's block size.
+        core.batch = (core.detector.batch_hops().max(1) / n).max(1) * n;
+        core.hop_buf = Vec::with_capacity(core.batch * core.hop);
+        core.outs = vec![FrameOutput::default(); core.batch];
+        self.latency = total_latency(&core.contract, &self.resampler, self.in_rate, n);
+        self.status.latency_samples = self.latency;
+        self.status.latency_ms = self.latency as f64 * 1000.0 / self.in_rate as f64;
+        Ok(self)
+    }
+
+    /// Hops the model runs per call at least.
+    pub fn hops_per_call(&self) -> usize {
+        self.core.min_batch
     }
 
     /// Total latency in input samples: a note stamped at input sample `s` is returned by the

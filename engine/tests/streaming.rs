@@ -27,6 +27,41 @@ fn block_size_invariance() {
 }
 
 #[test]
+fn hops_per_call_changes_latency_not_notes() {
+    let (x, rate, _) = demo();
+    let mut one = transcriber_with_hops(rate as f64, 1);
+    let reference = run(&mut one, &x, 512);
+    for hops in [2, 3, 8] {
+        let mut t = transcriber_with_hops(rate as f64, hops);
+        let hop_in =
+            t.contract().hop_samples as f64 * rate as f64 / t.contract().sample_rate as f64;
+        let extra = t.latency_samples() as f64 - one.latency_samples() as f64;
+        assert!(
+            (extra - (hops - 1) as f64 * hop_in).abs() <= 1.0,
+            "{hops} hops per call: {extra} samples of extra latency"
+        );
+        for block in [1, 333, 4096] {
+            t.reset();
+            let notes = run(&mut t, &x, block);
+            assert_same_notes(
+                &notes,
+                &reference,
+                &format!("{hops} hops per call, block {block}"),
+            );
+        }
+    }
+    let cfg = EngineConfig {
+        model_path: Some(model_path()),
+        hops_per_call: 0,
+        ..EngineConfig::new(48_000.0)
+    };
+    let err = Transcriber::new(cfg)
+        .err()
+        .expect("0 hops per call is refused");
+    assert!(err.to_string().contains("hops per call"), "{err}");
+}
+
+#[test]
 fn demo_loops_right_times_and_classes() {
     for wav in all_loops() {
         let (x, rate, truth) = load_loop(&wav);
@@ -150,9 +185,16 @@ fn nan_inf_is_silence_and_the_stream_recovers() {
 #[test]
 fn notes_arrive_within_the_reported_latency() {
     let (x, rate, _) = demo();
-    for r in [44_100u32, 48_000, 24_000] {
+    for (r, hops) in [
+        (44_100u32, 2),
+        (48_000, 2),
+        (24_000, 2),
+        (48_000, 1),
+        (24_000, 3),
+    ] {
         let y = resample_aligned(&x, rate, r);
-        let mut t = transcriber(r as f64);
+        let mut t = transcriber_with_hops(r as f64, hops);
+        assert_eq!(t.hops_per_call(), hops);
         let lat = t.latency_samples() as u64;
         let mut notes = Vec::new();
         let mut seen = 0;
@@ -164,7 +206,7 @@ fn notes_arrive_within_the_reported_latency() {
             for n in &notes[seen..] {
                 assert!(
                     fed <= n.sample + lat + 1,
-                    "{r} Hz: note at {} arrived after {fed} samples, latency {lat}",
+                    "{r} Hz, {hops} hops per call: note at {} arrived after {fed} samples, latency {lat}",
                     n.sample
                 );
                 worst = worst.max(fed - n.sample);
@@ -177,7 +219,7 @@ fn notes_arrive_within_the_reported_latency() {
             (t.contract().hop_samples as u64 * r as u64).div_ceil(t.contract().sample_rate as u64);
         assert!(
             worst + 2 * hop_in >= lat,
-            "{r} Hz: worst {worst}, latency {lat}"
+            "{r} Hz, {hops} hops per call: worst {worst}, latency {lat}"
         );
         let ms = t.status().latency_ms;
         assert!((ms - lat as f64 * 1000.0 / r as f64).abs() < 1e-9);

@@ -29,11 +29,17 @@ pub fn model_path() -> PathBuf {
     p
 }
 
-/// A CPU transcriber for `rate` with the test model.
+/// A CPU transcriber for `rate` with the test model (default hops per call).
 pub fn transcriber(rate: f64) -> Transcriber {
+    transcriber_with_hops(rate, EngineConfig::new(rate).hops_per_call)
+}
+
+/// A CPU transcriber for `rate` with the test model, running `hops_per_call` hops per call.
+pub fn transcriber_with_hops(rate: f64, hops_per_call: usize) -> Transcriber {
     let cfg = EngineConfig {
         model_path: Some(model_path()),
         device: DeviceRequest::Cpu,
+        hops_per_call,
         ..EngineConfig::new(rate)
     };
     Transcriber::new(cfg).expect("engine builds (run `cargo xtask fetch-ort` first)")
