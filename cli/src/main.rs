@@ -453,6 +453,7 @@ fn info(json: bool, rate: Option<f64>, e: &EngineArgs) -> Result<()> {
         "input_sample_rate": host_rate,
         "latency_input_samples": t.latency_samples(),
         "model_algorithmic_latency_samples": c.latency_samples,
+        "hops_per_call": t.hops_per_call(),
         "ort_version": st.ort_version,
         "runtime_path": st.runtime_path,
         "model_path": st.model_path,
@@ -469,8 +470,9 @@ fn info(json: bool, rate: Option<f64>, e: &EngineArgs) -> Result<()> {
             c.sample_rate, c.hop_samples, c.lookahead_frames
         );
         println!(
-            "latency:    {latency_ms:.2} ms = {latency_model} samples at {model_rate} Hz ({} samples at {host_rate} Hz input)",
-            t.latency_samples()
+            "latency:    {latency_ms:.2} ms = {latency_model} samples at {model_rate} Hz ({} samples at {host_rate} Hz input, {} hops per call)",
+            t.latency_samples(),
+            t.hops_per_call()
         );
         println!(
             "runtime:    ONNX Runtime {} ({})",

@@ -170,7 +170,11 @@ fn info_json_reports_contract_latency_runtime_and_provider() {
     );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let c = &v["contract"];
-    assert_eq!(c["contract_version"], 2);
+    assert_eq!(
+        c["contract_version"],
+        hitscribe_engine::contract::CONTRACT_VERSION
+    );
+    assert_eq!(v["hops_per_call"], hitscribe_engine::DEFAULT_HOPS_PER_CALL);
     assert_eq!(
         c["class_names"],
         serde_json::json!(["kick", "snare", "hihat"])

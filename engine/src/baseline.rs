@@ -37,6 +37,10 @@ pub fn contract() -> ModelContract {
         lookahead_samples: HOP,
         latency_samples: 2 * HOP,
         state_size: 1,
+        state_tensors: vec![crate::contract::StateTensor {
+            name: "state".into(),
+            shape: vec![1, 1],
+        }],
         class_names: vec!["kick".into(), "snare".into(), "hihat".into()],
         gm_notes: vec![36, 38, 42],
         default_thresholds: vec![0.5, 0.5, 0.5],

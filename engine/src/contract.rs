@@ -28,10 +28,40 @@ impl Default for VelocityCalibration {
     }
 }
 
-/// Contract version this engine reads.
-pub const CONTRACT_VERSION: u32 = 2;
+/// One state tensor of the step function: graph input `name`, graph output `name` + `_out`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StateTensor {
+    /// Graph input name (the output adds [`STATE_OUTPUT_SUFFIX`]).
+    pub name: String,
+    /// Fixed shape (no dynamic axes).
+    pub shape: Vec<i64>,
+}
 
-/// The model contract, version 2 (`audio` is `[1, k, hop]`, `frames` is `[1, k, 3, classes]`).
+impl StateTensor {
+    /// Number of floats.
+    pub fn len(&self) -> usize {
+        self.shape.iter().product::<i64>().max(0) as usize
+    }
+
+    /// Whether the tensor holds no floats.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Name of the graph output that carries this state into the next call.
+    pub fn output_name(&self) -> String {
+        format!("{}{STATE_OUTPUT_SUFFIX}", self.name)
+    }
+}
+
+/// Suffix of a state's output name.
+pub const STATE_OUTPUT_SUFFIX: &str = "_out";
+
+/// Contract version this engine reads.
+pub const CONTRACT_VERSION: u32 = 3;
+
+/// The model contract, version 3 (`audio` is `[1, k, hop]`, `frames` is `[1, k, 3, classes]`,
+/// one graph input and output per state tensor).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModelContract {
     /// Must be [`CONTRACT_VERSION`].
@@ -58,8 +88,10 @@ pub struct ModelContract {
     pub lookahead_samples: u32,
     /// Algorithmic latency at the model rate: `(lookahead_frames + 1) * hop_samples`.
     pub latency_samples: u32,
-    /// Length of the flat state tensor.
+    /// Floats in all state tensors together.
     pub state_size: u32,
+    /// The state tensors, fed back from each call's outputs into the next call's inputs.
+    pub state_tensors: Vec<StateTensor>,
     /// Class labels, e.g. `kick`, `snare`, `hihat`.
     pub class_names: Vec<String>,
     /// Default General MIDI note per class.
@@ -124,8 +156,26 @@ impl ModelContract {
                 self.latency_samples, self.lookahead_frames, self.hop_samples
             ));
         }
-        if self.state_size == 0 {
-            return Err("state_size must be > 0".into());
+        if self.state_tensors.is_empty() {
+            return Err("state_tensors is empty".into());
+        }
+        for (i, t) in self.state_tensors.iter().enumerate() {
+            if t.shape.is_empty() || t.shape.iter().any(|&d| d <= 0) {
+                return Err(format!("state tensor `{}` has shape {:?}", t.name, t.shape));
+            }
+            if t.name.is_empty() || t.name == "audio" || t.name == "frames" {
+                return Err(format!("state tensor name `{}` is not allowed", t.name));
+            }
+            if self.state_tensors[..i].iter().any(|u| u.name == t.name) {
+                return Err(format!("state tensor `{}` is listed twice", t.name));
+            }
+        }
+        let total: usize = self.state_tensors.iter().map(StateTensor::len).sum();
+        if total != self.state_size as usize {
+            return Err(format!(
+                "state_size {} != {total} floats in state_tensors",
+                self.state_size
+            ));
         }
         let n = self.n_classes();
         if n == 0 || n > MAX_CLASSES {
@@ -192,6 +242,10 @@ mod tests {
             lookahead_samples: 480,
             latency_samples: 720,
             state_size: 10,
+            state_tensors: vec![StateTensor {
+                name: "state_a".into(),
+                shape: vec![1, 2, 5],
+            }],
             class_names: vec!["kick".into(), "snare".into(), "hihat".into()],
             gm_notes: vec![36, 38, 42],
             default_thresholds: vec![0.5; 3],
@@ -214,7 +268,14 @@ mod tests {
         bad.gm_notes.pop();
         assert!(bad.validate().unwrap_err().contains("gm_notes"));
         let mut bad = c.clone();
-        bad.contract_version = 1;
+        bad.state_size = 11;
+        assert!(bad.validate().unwrap_err().contains("state_size"));
+        let mut bad = c.clone();
+        bad.state_tensors.push(bad.state_tensors[0].clone());
+        bad.state_size = 20;
+        assert!(bad.validate().unwrap_err().contains("twice"));
+        let mut bad = c.clone();
+        bad.contract_version = 2;
         assert!(bad.validate().unwrap_err().contains("re-export"));
         assert!(ModelContract::from_json("{}")
             .unwrap_err()

@@ -2,8 +2,9 @@
 
 use std::path::{Path, PathBuf};
 
-use ort::session::Session;
-use ort::value::{Tensor, TensorRef, ValueType};
+use ort::memory::Allocator;
+use ort::session::{IoBinding, Session};
+use ort::value::{Tensor, ValueType};
 
 use crate::contract::{ModelContract, CONTRACT_KEY};
 use crate::device::{build_session, DeviceRequest};
@@ -104,18 +105,36 @@ fn existing(p: &Path) -> Option<PathBuf> {
         .then(|| p.canonicalize().unwrap_or(p.to_path_buf()))
 }
 
-/// The loaded ONNX model with its preallocated state tensor; audio is passed to ONNX Runtime as
-/// a view of the caller's slice (no copy), any number of hops up to [`OnnxModel::batch_hops`].
+/// The loaded ONNX model. Every input and output lives in a tensor allocated once and bound to
+/// the session once ([`IoBinding`]): two sets of state tensors take turns as input and output
+/// (no copy of the state between calls), and the audio and `frames` tensors are re-made only
+/// when the number of hops per call changes.
 pub struct OnnxModel {
     session: Session,
     hop: usize,
     batch: usize,
-    state: Tensor<f32>,
     n_classes: usize,
+    /// `states[i][j]`: state tensor `j` of set `i`.
+    states: [Vec<Tensor<f32>>; 2],
+    /// `io[i]` reads state set `i` and writes set `1 - i`.
+    io: [IoBinding; 2],
+    /// The set that holds the newest state.
+    current: usize,
+    /// Audio and frames tensors for `hops` hops per call, bound in both bindings.
+    bound_hops: usize,
+    audio: Option<Tensor<f32>>,
+    frames: Option<Tensor<f32>>,
     /// Provider in use (`CPU`/`CUDA`).
     pub provider: String,
     /// Why CUDA is not used although asked for.
     pub provider_reason: Option<String>,
+}
+
+/// A zeroed float tensor that can be bound as an input or an output.
+fn zeros(shape: &[i64]) -> ort::Result<Tensor<f32>> {
+    let mut t = Tensor::<f32>::new(&Allocator::default(), shape.to_vec())?;
+    t.extract_tensor_mut().1.fill(0.0);
+    Ok(t)
 }
 
 impl OnnxModel {
@@ -138,18 +157,40 @@ impl OnnxModel {
             .ok_or_else(|| invalid(format!("metadata key `{CONTRACT_KEY}` is missing")))?;
         let contract = ModelContract::from_json(&json).map_err(invalid)?;
         check_graph(&built.session, &contract).map_err(invalid)?;
-        let hop = contract.hop_samples as usize;
-        let ss = contract.state_size as usize;
         let tensor_err = |e: ort::Error| EngineError::Inference(e.to_string());
         let batch = BATCH_HOPS.min(contract.max_hops_per_call as usize);
-        let state = Tensor::from_array(([1usize, ss], vec![0f32; ss])).map_err(tensor_err)?;
+        let make_set = || -> ort::Result<Vec<Tensor<f32>>> {
+            contract
+                .state_tensors
+                .iter()
+                .map(|t| zeros(&t.shape))
+                .collect()
+        };
+        let mut states = [
+            make_set().map_err(tensor_err)?,
+            make_set().map_err(tensor_err)?,
+        ];
+        let mut bind = |from: usize| -> ort::Result<IoBinding> {
+            let mut io = built.session.create_binding()?;
+            for (j, t) in contract.state_tensors.iter().enumerate() {
+                io.bind_input(t.name.as_str(), &states[from][j])?;
+                io.bind_output(t.output_name(), &mut states[1 - from][j])?;
+            }
+            Ok(io)
+        };
+        let io = [bind(0).map_err(tensor_err)?, bind(1).map_err(tensor_err)?];
         Ok((
             Self {
                 session: built.session,
-                hop,
+                hop: contract.hop_samples as usize,
                 batch,
-                state,
                 n_classes: contract.n_classes(),
+                states,
+                io,
+                current: 0,
+                bound_hops: 0,
+                audio: None,
+                frames: None,
                 provider: built.provider,
                 provider_reason: built.reason,
             },
@@ -161,7 +202,6 @@ impl OnnxModel {
 fn check_graph(session: &Session, c: &ModelContract) -> Result<(), String> {
     let n = c.n_classes() as i64;
     let hop = c.hop_samples as i64;
-    let ss = c.state_size as i64;
     // -1 in `want`: a dynamic axis (the hop count `k`).
     let check = |outlets: &[ort::value::Outlet], name: &str, want: &[i64], kind: &str| {
         let o = outlets
@@ -190,50 +230,82 @@ fn check_graph(session: &Session, c: &ModelContract) -> Result<(), String> {
         }
     };
     check(session.inputs(), "audio", &[1, -1, hop], "input")?;
-    check(session.inputs(), "state", &[1, ss], "input")?;
     check(
         session.outputs(),
         "frames",
         &[1, -1, FRAME_ROWS as i64, n],
         "output",
     )?;
-    check(session.outputs(), "state_out", &[1, ss], "output")?;
+    for t in &c.state_tensors {
+        check(session.inputs(), &t.name, &t.shape, "input")?;
+        check(session.outputs(), &t.output_name(), &t.shape, "output")?;
+    }
+    let expected = 1 + c.state_tensors.len();
+    if session.inputs().len() != expected || session.outputs().len() != expected {
+        return Err(format!(
+            "the graph has {} inputs and {} outputs, the contract names {expected} of each",
+            session.inputs().len(),
+            session.outputs().len()
+        ));
+    }
     Ok(())
 }
 
 impl OnnxModel {
+    /// Makes and binds the audio and frames tensors for `hops` hops per call.
+    fn bind_hops(&mut self, hops: usize) -> ort::Result<()> {
+        let audio = zeros(&[1, hops as i64, self.hop as i64])?;
+        let mut frames = zeros(&[1, hops as i64, FRAME_ROWS as i64, self.n_classes as i64])?;
+        for io in &mut self.io {
+            io.bind_input("audio", &audio)?;
+            io.bind_output("frames", &mut frames)?;
+        }
+        self.audio = Some(audio);
+        self.frames = Some(frames);
+        self.bound_hops = hops;
+        Ok(())
+    }
+
     /// Runs one call over `hops` (a whole number of hops, at most `batch`), one output each.
     fn run(&mut self, hops: &[f32], out: &mut [FrameOutput]) -> Result<(), EngineError> {
         let infer = |e: ort::Error| EngineError::Inference(e.to_string());
-        let audio =
-            TensorRef::from_array_view(([1usize, out.len(), self.hop], hops)).map_err(infer)?;
-        let outputs = self
-            .session
-            .run(ort::inputs!["audio" => audio, "state" => &self.state])
+        if self.bound_hops != out.len() {
+            self.bind_hops(out.len()).map_err(infer)?;
+        }
+        let (Some(audio), Some(frames)) = (self.audio.as_mut(), self.frames.as_ref()) else {
+            return Err(EngineError::Inference("no tensors are bound".into()));
+        };
+        audio.extract_tensor_mut().1.copy_from_slice(hops);
+        self.session
+            .run_binding(&self.io[self.current])
             .map_err(infer)?;
         let n = self.n_classes;
-        let (_, data) = outputs["frames"]
-            .try_extract_tensor::<f32>()
-            .map_err(infer)?;
-        let mut finite = data.iter().all(|v| v.is_finite());
-        for (o, hop) in out.iter_mut().zip(data.chunks_exact(FRAME_ROWS * n)) {
-            o.onset[..n].copy_from_slice(&hop[..n]);
-            o.velocity[..n].copy_from_slice(&hop[n..2 * n]);
-            o.offset[..n].copy_from_slice(&hop[2 * n..3 * n]);
-        }
-        let (_, st) = outputs["state_out"]
-            .try_extract_tensor::<f32>()
-            .map_err(infer)?;
-        finite &= st.iter().all(|v| v.is_finite());
-        let state = self.state.extract_tensor_mut().1;
+        let data = frames.extract_tensor().1;
+        let next = 1 - self.current;
+        let finite = data.iter().all(|v| v.is_finite())
+            && self.states[next]
+                .iter()
+                .all(|t| t.extract_tensor().1.iter().all(|v| v.is_finite()));
         if finite {
-            state.copy_from_slice(st);
+            for (o, hop) in out.iter_mut().zip(data.chunks_exact(FRAME_ROWS * n)) {
+                o.onset[..n].copy_from_slice(&hop[..n]);
+                o.velocity[..n].copy_from_slice(&hop[n..2 * n]);
+                o.offset[..n].copy_from_slice(&hop[2 * n..3 * n]);
+            }
+            self.current = next;
         } else {
             // A non-finite state would poison every later frame: restart from silence.
-            state.fill(0.0);
+            self.zero_state();
             out.fill(FrameOutput::default());
         }
         Ok(())
+    }
+
+    /// Zeroes the state the next call reads.
+    fn zero_state(&mut self) {
+        for t in &mut self.states[self.current] {
+            t.extract_tensor_mut().1.fill(0.0);
+        }
     }
 }
 
@@ -255,6 +327,6 @@ impl FrameDetector for OnnxModel {
     }
 
     fn reset(&mut self) {
-        self.state.extract_tensor_mut().1.fill(0.0);
+        self.zero_state();
     }
 }

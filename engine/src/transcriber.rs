@@ -555,6 +555,10 @@ mod tests {
             lookahead_samples: 480,
             latency_samples: 720,
             state_size: 1,
+            state_tensors: vec![crate::contract::StateTensor {
+                name: "state".into(),
+                shape: vec![1, 1],
+            }],
             class_names: vec!["kick".into(), "snare".into()],
             gm_notes: vec![36, 38],
             default_thresholds: vec![0.5, 0.5],

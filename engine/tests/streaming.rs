@@ -320,12 +320,18 @@ fn patched_model(from: &[u8], to: &[u8]) -> tempfile::TempPath {
 
 #[test]
 fn invalid_contract_is_refused() {
-    let cases: [(&[u8], &[u8], &str); 3] = [
+    let version = format!(
+        "\"contract_version\": {}",
+        hitscribe_engine::contract::CONTRACT_VERSION
+    );
+    let cases: [(&[u8], &[u8], &str); 4] = [
         (
-            b"\"contract_version\": 2",
+            version.as_bytes(),
             b"\"contract_version\": 7",
             "contract_version",
         ),
+        // A state the graph does not have.
+        (b"state_tconv0\"", b"state_tconvX\"", "state_tconvX"),
         (
             b"\x0a\x12hitscribe.contract",
             b"\x0a\x12hitscribe.contrakt",

@@ -99,8 +99,11 @@ def _cmd_score_tsv(args) -> None:
 
 
 def _cmd_export(args) -> None:
-    from .export import export_onnx, load_checkpoint
+    from .export import export_onnx, load_checkpoint, reexport
 
+    if args.from_onnx:
+        print(json.dumps(reexport(Path(args.from_onnx), Path(args.out)), indent=1))
+        return
     net = load_checkpoint(Path(args.checkpoint))
     contract = export_onnx(
         net,
@@ -188,6 +191,10 @@ def main(argv: list[str] | None = None) -> None:
             s.add_argument("--out", default="assets/models/hitscribe-causal.onnx")
             s.add_argument("--name", default="hitscribe-causal-v2")
             s.add_argument("--data-summary", default="")
+            s.add_argument(
+                "--from-onnx",
+                help="re-export this exported model in the current contract (keeps its name, thresholds, commit)",
+            )
     args = p.parse_args(argv)
     args.fn(args)
 

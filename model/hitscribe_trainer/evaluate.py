@@ -66,7 +66,7 @@ def offline_outputs(net: HitscribeNet, audio: np.ndarray, source: str = "onset")
 
 def streaming_outputs(onnx_path: Path, audio: np.ndarray, contract: dict, hops_per_call: int = 1):
     """ONNX Runtime pass over ``audio``, ``hops_per_call`` hops per call (one intra-op thread,
-    like the engine). Any ``hops_per_call`` gives the same outputs (contract v2)."""
+    like the engine). Any ``hops_per_call`` gives the same outputs (contract v3)."""
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
@@ -76,10 +76,14 @@ def streaming_outputs(onnx_path: Path, audio: np.ndarray, contract: dict, hops_p
     hop = contract["hop_samples"]
     pad = (contract["lookahead_frames"] + 1) * hop + (-len(audio)) % hop
     x = np.pad(audio, (0, pad)).astype(np.float32).reshape(1, -1, hop)
-    state = np.zeros((1, contract["state_size"]), np.float32)
+    names = [t["name"] for t in contract["state_tensors"]]
+    states = {t["name"]: np.zeros(t["shape"], np.float32) for t in contract["state_tensors"]}
     rows = []
     for i in range(0, x.shape[1], hops_per_call):
-        frames, state = sess.run(["frames", "state_out"], {"audio": x[:, i : i + hops_per_call], "state": state})
+        frames, *new = sess.run(
+            ["frames", *[f"{n}_out" for n in names]], {"audio": x[:, i : i + hops_per_call], **states}
+        )
+        states = dict(zip(names, new, strict=True))
         rows.append(frames[0])
     frames = np.concatenate(rows)  # [T, 3, C]
     return frames[:, 0], frames[:, 1], frames[:, 2]

@@ -15,9 +15,10 @@ from .model import CLASS_NAMES, GM_NOTES, HitscribeNet, ModelConfig
 from .streaming import StreamingStep
 
 CONTRACT_KEY = "hitscribe.contract"
-#: v2: ``audio`` is ``[1, k, hop]`` and ``frames`` (onset, velocity, offset) ``[1, k, 3, C]`` for
-#: any ``k >= 1``; ``state`` / ``state_out`` are ``[1, state_size]``.
-CONTRACT_VERSION = 2
+#: v3: ``audio`` is ``[1, k, hop]`` and ``frames`` (onset, velocity, offset) ``[1, k, 3, C]`` for
+#: any ``k >= 1``; every state is its own tensor, ``state_<part>`` in and ``state_<part>_out``
+#: out, listed with its shape in ``state_tensors`` (v2 had one flat ``state``).
+CONTRACT_VERSION = 3
 #: Most hops one call may carry (the exported graph's dynamic-axis bound).
 MAX_HOPS_PER_CALL = 4096
 
@@ -40,7 +41,9 @@ def git_commit() -> str:
         return "unknown"
 
 
-def build_contract(net: HitscribeNet, state_size: int, model_name: str, thresholds, retrigger_ms, data_summary: str):
+def build_contract(
+    net: HitscribeNet, step: StreamingStep, model_name: str, thresholds, retrigger_ms, data_summary: str
+):
     """The contract dictionary (docs/model-contract.md)."""
     cfg = net.cfg
     return {
@@ -53,7 +56,10 @@ def build_contract(net: HitscribeNet, state_size: int, model_name: str, threshol
         "lookahead_frames": cfg.lookahead_frames,
         "lookahead_samples": cfg.lookahead_frames * cfg.hop,
         "latency_samples": (cfg.lookahead_frames + 1) * cfg.hop,
-        "state_size": state_size,
+        "state_size": step.state_size,
+        "state_tensors": [
+            {"name": name, "shape": list(shape)} for name, (_, shape) in zip(step.state_names, step.shapes, strict=True)
+        ],
         "max_hops_per_call": MAX_HOPS_PER_CALL,
         "class_names": list(CLASS_NAMES),
         "gm_notes": list(GM_NOTES),
@@ -61,8 +67,21 @@ def build_contract(net: HitscribeNet, state_size: int, model_name: str, threshol
         "default_retrigger_ms": [float(r) for r in retrigger_ms],
         "velocity_calibration": {"input_floor": 0.0, "input_ceiling": 1.0, "gamma": 1.0},
         "training_commit": git_commit(),
+        "model_config": cfg.to_dict(),
         "data_summary": data_summary,
     }
+
+
+class _ListStates(torch.nn.Module):
+    """``forward(audio, states)`` with the states as one list: the exporter flattens the list into
+    one graph input per state and needs a fixed argument count to match ``dynamic_shapes``."""
+
+    def __init__(self, step: StreamingStep):
+        super().__init__()
+        self.step = step
+
+    def forward(self, audio: torch.Tensor, states: list[torch.Tensor]):
+        return self.step(audio, *states)
 
 
 def export_onnx(
@@ -72,25 +91,30 @@ def export_onnx(
     thresholds=(0.5, 0.5, 0.5),
     retrigger_ms=(40.0, 40.0, 30.0),
     data_summary: str = "",
+    training_commit: str | None = None,
 ) -> dict:
-    """Write ``path`` (single file, opset 18) and return the contract written into it."""
+    """Write ``path`` (single file, opset 18) and return the contract written into it.
+
+    ``training_commit`` defaults to the working tree's commit."""
     step = StreamingStep(net.eval()).eval()
     audio = torch.zeros(1, 4, net.cfg.hop)
-    state = step.initial_state()
+    states = step.initial_state()
     hops = torch.export.Dim("hops", min=1, max=MAX_HOPS_PER_CALL)
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.onnx.export(
-        step,
-        (audio, state),
+        _ListStates(step),
+        (audio, states),
         str(path),
-        input_names=["audio", "state"],
-        output_names=["frames", "state_out"],
+        input_names=["audio", *step.state_names],
+        output_names=["frames", *[f"{name}_out" for name in step.state_names]],
         opset_version=18,
         dynamo=True,
         external_data=False,
-        dynamic_shapes={"audio": {1: hops}, "state": None},
+        dynamic_shapes=({1: hops}, [None] * len(states)),
     )
-    contract = build_contract(net, step.state_size, model_name, thresholds, retrigger_ms, data_summary)
+    contract = build_contract(net, step, model_name, thresholds, retrigger_ms, data_summary)
+    if training_commit is not None:
+        contract["training_commit"] = training_commit
     model = onnx.load(str(path))
     fold_gru_output(model)
     del model.metadata_props[:]
@@ -171,6 +195,34 @@ def fold_gru_output(model: onnx.ModelProto) -> int:
     for init in [i for i in g.initializer if i.name not in used]:
         g.initializer.remove(init)
     return before - len(g.node)
+
+
+def reexport(src: Path, out: Path) -> dict:
+    """Re-export the weights of an exported model in the current contract (after a contract
+    change), keeping its name, thresholds, retrigger times, training commit and data summary."""
+    from .warmstart import net_from_onnx
+
+    old = read_contract(src)
+    if "model_config" in old:
+        cfg = ModelConfig.from_dict(old["model_config"])
+    else:  # contract v2 models predate the field and use the default architecture
+        cfg = ModelConfig(
+            sample_rate=old["sample_rate"],
+            hop=old["hop_samples"],
+            window=old["window_samples"],
+            lookahead_frames=old["lookahead_frames"],
+        )
+    net, _ = net_from_onnx(src, cfg)
+    contract = export_onnx(
+        net.eval(),
+        out,
+        model_name=old["model_name"],
+        thresholds=old["default_thresholds"],
+        retrigger_ms=old["default_retrigger_ms"],
+        data_summary=old["data_summary"],
+        training_commit=old["training_commit"],
+    )
+    return contract
 
 
 def read_contract(path: Path) -> dict:

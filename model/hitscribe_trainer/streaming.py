@@ -1,12 +1,14 @@
 """The streaming form of :class:`HitscribeNet`: ``k`` hops of audio in, ``k`` frames out.
 
-Every convolution cache, the GRU state and the front end's memory travel in one flat ``state``
-tensor (see ``docs/model-contract.md``): the Rust engine feeds ``state_out`` back. ``k`` is a
-dynamic axis (contract v2): the plugin sends one hop per call to keep its latency, the command
-line many to amortise ONNX Runtime's per-call cost. The graph is kept lean (a two-stage DFT
-instead of a 512 x 514 matrix, one fused head, the power spectrum folded into the mel matrix)
-because at one hop per call fixed costs dominate; one flat state measured faster than
-separate state tensors (fewer inputs and outputs per call).
+Every convolution cache, the GRU state and the front end's memory is a state tensor of its own
+(``state_<part>`` in, ``state_<part>_out`` out, see ``docs/model-contract.md``): the Rust engine
+binds each output to the next call's input. ``k`` is a dynamic axis: the plugin sends one or
+two hops per call to keep its latency, the command line many to amortise ONNX Runtime's
+per-call cost. The graph is kept lean because at one hop per call ONNX Runtime's cost is
+mostly per node: a two-stage DFT instead of a 512 x 514 matrix, one fused head, the power
+spectrum folded into the mel matrix, and every state in the shape its layer uses (contract
+v2's one flat state cost a split, a concat and a reshape per part: 98 nodes against 82, and
+about 10 % more time per call with the inputs and outputs bound once).
 """
 
 from __future__ import annotations
@@ -59,7 +61,7 @@ def factorised_dft(window: np.ndarray, mel: np.ndarray, n1: int = DFT_FACTOR) ->
 
 
 class StreamingStep(nn.Module):
-    """Wraps a trained :class:`HitscribeNet` as ``(audio[1,k,hop], state[1,S]) -> (frames, state_out)``."""
+    """Wraps a trained :class:`HitscribeNet` as ``(audio[1,k,hop], *states) -> (frames, *states_out)``."""
 
     def __init__(self, net: HitscribeNet):
         super().__init__()
@@ -71,16 +73,17 @@ class StreamingStep(nn.Module):
         #: (name, shape) of every state tensor, in graph order.
         self.shapes: list[tuple[str, tuple[int, ...]]] = [
             ("audio_tail", (1, 2 * cfg.hop)),
-            ("prev_logmel", (1, 1, cfg.n_mels)),
+            ("prev_logmel", (1, cfg.n_mels)),
             ("conv2d_a", (1, 2, cfg.n_mels, net.conv2d_a.cache_frames)),
             ("conv2d_b", (1, c2, cfg.n_mels // 2, net.conv2d_b.cache_frames)),
         ]
         for i, conv in enumerate(net.tconvs):
             self.shapes.append((f"tconv{i}", (1, cfg.channels, conv.cache_frames)))
         self.shapes.append(("gru", (1, 1, cfg.gru_hidden)))
-        self.sizes = [int(np.prod(shape)) for _, shape in self.shapes]
-        #: Length of the flat state vector (the contract's ``state_size``).
-        self.state_size = sum(self.sizes)
+        #: ONNX input names of the states (outputs add ``_out``), in graph order.
+        self.state_names = [f"state_{name}" for name, _ in self.shapes]
+        #: Floats in all states together (the contract's ``state_size``).
+        self.state_size = sum(int(np.prod(shape)) for _, shape in self.shapes)
         if cfg.window % DFT_FACTOR:
             raise ValueError(f"the streaming front end needs a window that is a multiple of {DFT_FACTOR}")
         dft = factorised_dft(net.window.double().numpy(), net.mel.double().numpy())
@@ -92,9 +95,9 @@ class StreamingStep(nn.Module):
         self.register_buffer("head_w", torch.cat([h.weight for h in heads]).T.contiguous(), persistent=False)
         self.register_buffer("head_b", torch.cat([h.bias for h in heads]), persistent=False)
 
-    def initial_state(self) -> torch.Tensor:
-        """Zeros: the state of a stream that has heard only silence."""
-        return torch.zeros(1, self.state_size)
+    def initial_state(self) -> list[torch.Tensor]:
+        """Zeros: the states of a stream that has heard only silence."""
+        return [torch.zeros(shape) for _, shape in self.shapes]
 
     def _frames(self, tail: torch.Tensor, audio: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``tail`` [1, 2 hop] + ``audio`` [1, k, hop] -> frames [k, window], new tail.
@@ -121,18 +124,16 @@ class StreamingStep(nn.Module):
         spec = b @ self.dft_m2  # [k, n1, 2 k2]: bins k1 + n1 k2, real then imaginary
         return torch.log1p((spec * spec).flatten(1) @ self.dft_mel_dup) * 0.25
 
-    def forward(self, audio: torch.Tensor, state: torch.Tensor):
-        """``k`` hops. Returns ``frames`` [1, k, 3, C] (rows :data:`FRAME_ROWS`) and ``state_out``."""
+    def forward(self, audio: torch.Tensor, *states: torch.Tensor):
+        """``k`` hops. Returns ``frames`` [1, k, 3, C] (rows :data:`FRAME_ROWS`), then the new states."""
         net = self.net
-        parts = [p.reshape(shape) for p, (_, shape) in zip(state.split(self.sizes, dim=1), self.shapes, strict=True)]
-        tail, prev_logmel, c2a, c2b, *rest = parts
+        tail, prev_logmel, c2a, c2b, *rest = states
         tconv_caches, gru_h = rest[:-1], rest[-1]
         frames, new_tail = self._frames(tail, audio)
-        mels = self.net.cfg.n_mels
         logmel = self._logmel(frames)  # [k, mels]
-        prev = torch.cat([prev_logmel.reshape(1, mels), logmel[:-1]], dim=0)
+        prev = torch.cat([prev_logmel, logmel[:-1]], dim=0)
         features = torch.cat([logmel, torch.relu(logmel - prev)], dim=-1)  # [k, 2 mels]
-        x = features.T.reshape(1, 2, mels, -1)  # [1, 2, mels, k]: log-mel, then its rise
+        x = features.T.reshape(1, 2, net.cfg.n_mels, -1)  # [1, 2, mels, k]: log-mel, then its rise
         new = [new_tail, logmel[-1:]]
         x, cache = net.conv2d_a.step(x, c2a)
         new.append(cache)
@@ -150,5 +151,4 @@ class StreamingStep(nn.Module):
         new.append(h_n)
         z = torch.cat([seq, h], dim=-1)
         out = torch.sigmoid(z @ self.head_w + self.head_b)  # [1, k, 3*C]
-        state_out = torch.cat([t.reshape(1, -1) for t in new], dim=1)
-        return out.unflatten(-1, (len(FRAME_ROWS), -1)), state_out
+        return (out.unflatten(-1, (len(FRAME_ROWS), -1)), *new)

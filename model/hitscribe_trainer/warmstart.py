@@ -4,7 +4,7 @@ when its checkpoint is gone (checkpoints are git-ignored; the model is committed
 The streaming export keeps most parameters under their PyTorch names. The exporter turns the
 GRU biases into one ONNX ``GRU`` bias (gate order z, r, h for input then recurrent weights;
 PyTorch's order is r, z, n), and the heads into one fused ``head_w``/``head_b`` pair (contract
-v2) or transposed per-head ``MatMul`` constants (v1); this module undoes all three. The
+v2 and v3) or transposed per-head ``MatMul`` constants (v1); this module undoes all three. The
 synthesiser heads (unsupervised path only) are not in the export and keep their fresh
 initialisation.
 """
@@ -32,6 +32,8 @@ def onnx_state_dict(path: Path, net: HitscribeNet) -> dict[str, torch.Tensor]:
     model = onnx.load(str(path))
     g = model.graph
     arrays = {i.name: numpy_helper.to_array(i) for i in g.initializer}
+    # Contract v3 exports wrap the step function in one more module (``step.net.proj.weight``).
+    arrays.update({k.removeprefix("step."): v for k, v in arrays.items() if k.startswith("step.")})
     own = net.state_dict()
     out: dict[str, torch.Tensor] = {}
     for key in own:
@@ -49,7 +51,7 @@ def onnx_state_dict(path: Path, net: HitscribeNet) -> dict[str, torch.Tensor]:
             rz, rr, rn = (b[(3 + i) * h : (4 + i) * h] for i in range(3))
             out["gru.bias_ih_l0"] = torch.from_numpy(np.concatenate([r, z, n]))
             out["gru.bias_hh_l0"] = torch.from_numpy(np.concatenate([rr, rz, rn]))
-        if "head_w" in arrays and "head_b" in arrays:  # contract v2: fused heads, onset|velocity|offset
+        if "head_w" in arrays and "head_b" in arrays:  # contracts v2, v3: fused heads, onset|velocity|offset
             n_cls = arrays["head_b"].shape[0] // len(HEADS)
             for i, head in enumerate(HEADS):
                 rows = slice(i * n_cls, (i + 1) * n_cls)

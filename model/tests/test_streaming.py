@@ -31,7 +31,7 @@ def test_streaming_onnx_matches_offline_forward(tmp_path):
     with torch.no_grad():
         out = net(torch.from_numpy(audio)[None])
     ref = torch.sigmoid(out["onset_logits"][0]).numpy()
-    for hops_per_call in (1, 7, 64):  # contract v2: any number of hops per call
+    for hops_per_call in (1, 7, 64):  # any number of hops per call
         onset, velocity, offset = streaming_outputs(path, audio, contract, hops_per_call)
         assert np.abs(onset[:n_hops] - ref).max() < 1e-4
         assert np.abs(velocity[:n_hops] - out["velocity"][0].numpy()).max() < 1e-4
@@ -46,12 +46,16 @@ def test_metadata_round_trip(tmp_path):
     assert read == written
     assert read["latency_samples"] == (read["lookahead_frames"] + 1) * read["hop_samples"]
     sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    audio, state = sess.get_inputs()
-    assert (audio.name, state.name) == ("audio", "state")
+    audio, *states = sess.get_inputs()
+    assert audio.name == "audio"
     assert audio.shape[0] == 1 and audio.shape[2] == read["hop_samples"]
     assert isinstance(audio.shape[1], str), "the hop count is a dynamic axis"
-    assert state.shape == [1, read["state_size"]]
-    assert [o.name for o in sess.get_outputs()] == ["frames", "state_out"]
+    declared = read["state_tensors"]
+    assert [(s.name, s.shape) for s in states] == [(t["name"], t["shape"]) for t in declared]
+    assert read["state_size"] == sum(int(np.prod(t["shape"])) for t in declared)
+    outputs = sess.get_outputs()
+    assert [o.name for o in outputs] == ["frames", *[t["name"] + "_out" for t in declared]]
+    assert [o.shape for o in outputs[1:]] == [t["shape"] for t in declared]
     assert sess.get_outputs()[0].shape[2:] == [3, len(read["class_names"])]
     meta = sess.get_modelmeta().custom_metadata_map
     assert meta["hitscribe.model_name"] == "round-trip"
@@ -69,3 +73,18 @@ def test_weights_survive_export_and_warm_start(tmp_path):
     for name, value in net.state_dict().items():
         if name.split(".")[0] not in ("component_head", "gain_head"):
             assert torch.allclose(back.state_dict()[name], value), name
+
+
+def test_reexport_keeps_weights_and_contract(tmp_path):
+    from hitscribe_trainer.export import reexport
+
+    net = _small_net()
+    first, second = tmp_path / "a.onnx", tmp_path / "b.onnx"
+    written = export_onnx(net, first, model_name="again", thresholds=(0.3, 0.4, 0.6), data_summary="y")
+    again = reexport(first, second)
+    assert again == written
+    audio = (np.random.default_rng(3).standard_normal(50 * net.cfg.hop) * 0.3).astype(np.float32)
+    for a, b in zip(
+        streaming_outputs(first, audio, written, 5), streaming_outputs(second, audio, again, 5), strict=True
+    ):
+        assert np.abs(a - b).max() < 1e-6
