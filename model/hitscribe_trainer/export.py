@@ -137,10 +137,10 @@ _LAYOUT_OPS = {"Transpose", "Reshape", "Squeeze", "Unsqueeze"}
 def fold_gru_output(model: onnx.ModelProto) -> int:
     """Replace the exporter's reshaping of the GRU output by one ``Reshape``; returns nodes removed.
 
-    The exporter turns ``Y [T, directions, batch, hidden]`` into ``[batch, T, hidden]`` with
-    transposes and a reshape whose shape it computes at run time (a dozen nodes). With one
-    direction and batch 1 (the streaming contract), the bytes are already in order, so one
-    ``Reshape`` to ``[1, -1, hidden]`` does the same. At one hop per call ONNX Runtime's cost
+    The exporter turns ``Y [T, directions, batch, hidden]`` into the time-major ``[T, hidden]``
+    the heads read with transposes, squeezes and reshapes whose shapes it computes at run time.
+    With one direction and batch 1 (the streaming contract), the bytes are already in order,
+    so one ``Reshape`` to ``[-1, hidden]`` does the same. At one hop per call ONNX Runtime's cost
     is mostly per node, so this matters; ``tests/test_streaming.py`` checks the result
     against the PyTorch model.
     """
@@ -179,7 +179,7 @@ def fold_gru_output(model: onnx.ModelProto) -> int:
         return 0
     before = len(g.node)
     shape_name = "gru_output_shape"
-    g.initializer.append(onnx.numpy_helper.from_array(np.array([1, -1, attrs["hidden_size"]], np.int64), shape_name))
+    g.initializer.append(onnx.numpy_helper.from_array(np.array([-1, attrs["hidden_size"]], np.int64), shape_name))
     g.node.remove(producer[target])
     g.node.insert(list(g.node).index(gru) + 1, onnx.helper.make_node("Reshape", [y, shape_name], [target]))
     # Drop what no longer feeds anything.

@@ -77,8 +77,8 @@ class StreamingStep(nn.Module):
             ("conv2d_a", (1, 2, cfg.n_mels, net.conv2d_a.cache_frames)),
             ("conv2d_b", (1, c2, cfg.n_mels // 2, net.conv2d_b.cache_frames)),
         ]
-        for i, conv in enumerate(net.tconvs):
-            self.shapes.append((f"tconv{i}", (1, cfg.channels, conv.cache_frames)))
+        for i, conv in enumerate(net.tconvs):  # time-major: the newest frames are the last rows
+            self.shapes.append((f"tconv{i}", (conv.cache_frames, cfg.channels)))
         self.shapes.append(("gru", (1, 1, cfg.gru_hidden)))
         #: ONNX input names of the states (outputs add ``_out``), in graph order.
         self.state_names = [f"state_{name}" for name, _ in self.shapes]
@@ -91,6 +91,17 @@ class StreamingStep(nn.Module):
         dft["mel_dup"] /= LOG_FLOOR
         for name, value in dft.items():
             self.register_buffer(f"dft_{name}", torch.from_numpy(value), persistent=False)
+        # The temporal stack runs time-major ([frames, channels]) as matrix products with constant
+        # right-hand sides, which ONNX Runtime packs once at load and fuses with the bias and ELU.
+        # The channel-first convolutions it replaces took a much slower path for two frames per
+        # call than for one (a matrix product padded to 16 columns).
+        self.register_buffer("proj_w", net.proj.weight[:, :, 0].T.contiguous(), persistent=False)
+        for i, conv in enumerate(net.tconvs):
+            if conv.conv.kernel_size[0] != 3:
+                raise ValueError("the streaming temporal stack expects 3-tap convolutions")
+            w = conv.conv.weight  # [out, in, taps]; tap j reads frame t + j * dilation
+            taps = torch.cat([w[:, :, j].T for j in range(w.shape[-1])]).contiguous()  # [taps * in, out]
+            self.register_buffer(f"tconv_w{i}", taps, persistent=False)
         heads = (net.onset_head, net.velocity_head, net.offset_head)
         self.register_buffer("head_w", torch.cat([h.weight for h in heads]).T.contiguous(), persistent=False)
         self.register_buffer("head_b", torch.cat([h.bias for h in heads]), persistent=False)
@@ -141,14 +152,17 @@ class StreamingStep(nn.Module):
         x, cache = net.conv2d_b.step(x, c2b)
         new.append(cache)
         x = F.max_pool2d(F.elu(x), (2, 1))
-        x = F.elu(net.proj(x.flatten(1, 2)))
-        for conv, c in zip(net.tconvs, tconv_caches, strict=True):
-            y, cache = conv.step(x, c)
-            new.append(cache)
-            x = x + F.elu(y)
-        seq = x.transpose(1, 2)
-        h, h_n = net.gru(seq, gru_h)  # [1, 1, hidden] is both layouts (one layer, batch 1)
+        c, f = x.shape[1], x.shape[2]
+        x = x.reshape(c * f, -1).T  # [k, c * f], time-major from here on
+        x = F.elu(x @ self.proj_w + net.proj.bias)
+        for i, (conv, cache) in enumerate(zip(net.tconvs, tconv_caches, strict=True)):
+            d = conv.conv.dilation[0]
+            full = torch.cat([cache, x])  # [2 d + k, channels]
+            taps = torch.cat([full[: -2 * d], full[d:-d], x], dim=1)  # frames t, t + d, t + 2 d
+            new.append(full[-2 * d :])
+            x = x + F.elu(taps @ getattr(self, f"tconv_w{i}") + conv.conv.bias)
+        h, h_n = net.gru(x.unsqueeze(0), gru_h)  # [1, 1, hidden] is both layouts (one layer, batch 1)
         new.append(h_n)
-        z = torch.cat([seq, h], dim=-1)
-        out = torch.sigmoid(z @ self.head_w + self.head_b)  # [1, k, 3*C]
-        return (out.unflatten(-1, (len(FRAME_ROWS), -1)), *new)
+        z = torch.cat([x, h.squeeze(0)], dim=-1)
+        out = torch.sigmoid(z @ self.head_w + self.head_b)  # [k, 3*C]
+        return (out.reshape(1, -1, len(FRAME_ROWS), len(self.head_b) // len(FRAME_ROWS)), *new)

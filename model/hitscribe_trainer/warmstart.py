@@ -1,7 +1,8 @@
 """Recover trainable weights from an exported model, to resume training from a shipped ONNX file
 when its checkpoint is gone (checkpoints are git-ignored; the model is committed).
 
-The streaming export keeps most parameters under their PyTorch names. The exporter turns the
+The streaming export keeps most parameters under their PyTorch names; contract v3 stores the
+projection and temporal convolutions as time-major matrices (``proj_w``, ``tconv_w<i>``). The exporter turns the
 GRU biases into one ONNX ``GRU`` bias (gate order z, r, h for input then recurrent weights;
 PyTorch's order is r, z, n), and the heads into one fused ``head_w``/``head_b`` pair (contract
 v2 and v3) or transposed per-head ``MatMul`` constants (v1); this module undoes all three. The
@@ -39,6 +40,14 @@ def onnx_state_dict(path: Path, net: HitscribeNet) -> dict[str, torch.Tensor]:
     for key in own:
         if f"net.{key}" in arrays and arrays[f"net.{key}"].shape == tuple(own[key].shape):
             out[key] = torch.from_numpy(arrays[f"net.{key}"].copy())
+    if "proj_w" in arrays:  # contract v3: time-major matrices
+        out["proj.weight"] = torch.from_numpy(arrays["proj_w"].T.copy())[:, :, None]
+    for i in range(len(net.tconvs)):
+        if f"tconv_w{i}" in arrays:  # [taps * in, out], tap blocks in order
+            w = arrays[f"tconv_w{i}"]
+            c = w.shape[1]
+            taps = [w[j * c : (j + 1) * c].T for j in range(w.shape[0] // c)]
+            out[f"tconvs.{i}.conv.weight"] = torch.from_numpy(np.stack(taps, axis=-1).copy())
     h = net.cfg.gru_hidden
     for node in g.node:
         for idx, name in ((1, "gru.weight_ih_l0"), (2, "gru.weight_hh_l0")):
