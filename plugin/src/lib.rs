@@ -90,6 +90,7 @@ impl Hitscribe {
             sample_rate: buffer_config.sample_rate as f64,
             max_block: buffer_config.max_buffer_size,
             device: self.params.device.value(),
+            hops_per_call: self.params.hops_per_call(),
             model_path,
             runtime_path: paths::bundled_runtime(),
             baseline: worker::baseline_requested(),
@@ -362,12 +363,12 @@ impl Plugin for Hitscribe {
             }
         });
 
-        // A device change takes effect through a host restart (re-activation).
+        // A device or latency change takes effect through a host restart (re-activation).
         if !active.restart_requested
-            && self
-                .worker
-                .as_ref()
-                .is_some_and(|w| w.config.device != self.params.device.value())
+            && self.worker.as_ref().is_some_and(|w| {
+                w.config.device != self.params.device.value()
+                    || w.config.hops_per_call != self.params.hops_per_call()
+            })
         {
             active.restart_requested = true;
             context.request_restart();

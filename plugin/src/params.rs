@@ -174,6 +174,11 @@ pub struct HitscribeParams {
     /// Execution device; a change takes effect at the next activation (the plugin asks the host for a restart).
     #[id = "device"]
     pub device: EnumParam<DeviceParam>,
+    /// Run the model on every 10 ms hop instead of every second hop: one hop (10 ms) less
+    /// latency for about twice the model's CPU time. Takes effect at the next activation,
+    /// like the device (the plugin asks the host for a restart).
+    #[id = "low_latency"]
+    pub low_latency: BoolParam,
     /// Model file override (absolute path); `None` = the bundled/default model.
     #[persist = "model-path"]
     pub model_path: RwLock<Option<String>>,
@@ -212,6 +217,7 @@ impl HitscribeParams {
             .with_unit(" ms")
             .with_step_size(0.1),
             device: EnumParam::new("Device", DeviceParam::Auto),
+            low_latency: BoolParam::new("Low Latency", false),
             model_path: RwLock::new(None),
             capture,
             state_version: RwLock::new(STATE_VERSION),
@@ -223,6 +229,15 @@ impl HitscribeParams {
     /// The per-drum parameters in model class order.
     pub fn drums(&self) -> [&DrumParams; NUM_DRUMS] {
         [&self.kick, &self.snare, &self.hihat]
+    }
+
+    /// Hops the engine runs per model call for the current "Low Latency" setting.
+    pub fn hops_per_call(&self) -> usize {
+        if self.low_latency.value() {
+            1
+        } else {
+            hitscribe_engine::DEFAULT_HOPS_PER_CALL
+        }
     }
 
     /// The model path override, if any (locks briefly; not for the audio thread).
@@ -276,6 +291,7 @@ mod tests {
             "sensitivity",
             "timing_offset",
             "device",
+            "low_latency",
         ] {
             assert!(ids.contains(&id), "missing param id {id}: {ids:?}");
         }

@@ -60,6 +60,8 @@ pub struct WorkerConfig {
     pub max_block: u32,
     /// Requested execution device.
     pub device: DeviceParam,
+    /// Hops per model call (1 with "Low Latency", else the engine default).
+    pub hops_per_call: usize,
     /// Model file (override or bundled); None = engine default search.
     pub model_path: Option<PathBuf>,
     /// ONNX Runtime library; None = engine default search.
@@ -370,6 +372,7 @@ impl Worker {
         cfg.model_path = self.config.model_path.clone();
         cfg.runtime_path = self.config.runtime_path.clone();
         cfg.device = self.config.device.into();
+        cfg.hops_per_call = self.config.hops_per_call;
         cfg.classes = classes;
         let mut t = Transcriber::new(cfg)?;
         t.set_sensitivity(self.params.sensitivity.value());
@@ -590,6 +593,7 @@ mod tests {
             sample_rate: sr,
             max_block: 512,
             device: DeviceParam::Cpu,
+            hops_per_call: 1,
             model_path: None,
             runtime_path: None,
             baseline: true,

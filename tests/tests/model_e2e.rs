@@ -58,5 +58,33 @@ fn model_notes_match_engine_at_44k_and_48k() {
             );
         }
         assert_eq!(&run.output[0][..mono.len()], &mono[..]);
+        if sr != 48000.0 {
+            continue;
+        }
+        // "Low Latency" (one hop per model call): one hop less latency, the same notes.
+        let mut state = state_json(&run.saved_state);
+        state["params"]["low_latency"] = serde_json::json!({"bool": true});
+        let low = run_plugin(
+            &mono,
+            &RunConfig {
+                load_state: Some(state_blob(&state)),
+                ..RunConfig::offline(sr, vec![512])
+            },
+        );
+        let hop_in = (engine.contract().hop_samples as f64 * sr
+            / engine.contract().sample_rate as f64)
+            .round() as u32;
+        assert_eq!(low.latency + hop_in, run.latency, "low latency saves a hop");
+        let low_ons = low.note_ons();
+        assert_eq!(low_ons.len(), reference.len(), "low latency note count");
+        for (got, want) in low_ons.iter().zip(&reference) {
+            let t = got.time as i64 - low.latency as i64;
+            assert_eq!(got.key, [36u16, 38, 42][want.class]);
+            assert!(
+                (t - want.sample as i64).abs() <= tol,
+                "{t} vs {}",
+                want.sample
+            );
+        }
     }
 }
