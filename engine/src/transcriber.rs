@@ -14,9 +14,9 @@ use crate::resample::{check_rate, StreamResampler};
 use crate::runtime;
 use crate::velocity::{calibrate, to_midi, ClassSettings};
 
-/// Hops the engine hands the model per call by default. Two hops per call cost about a third
-/// less CPU than one (ONNX Runtime's fixed cost per call dominates a 10 ms hop) for one more
-/// hop of latency; the shipped model's look-ahead of one hop keeps the total at three hops.
+/// Hops the engine hands the model per call by default. Two hops per call cost about half the
+/// CPU of one (ONNX Runtime's fixed cost per call dominates a 10 ms hop) for one more hop of
+/// latency; the plugin's "Low Latency" parameter and the CLI's `--hops-per-call 1` trade back.
 pub const DEFAULT_HOPS_PER_CALL: usize = 2;
 /// Most hops per call a user may ask for (each one adds a hop of latency).
 pub const MAX_HOPS_PER_CALL: usize = 8;
