@@ -231,26 +231,48 @@ fn sanitize_prob(x: f32) -> f32 {
     }
 }
 
-/// Total latency in input samples. A note stamped at `s` (at or after its frame's start) is
-/// complete once `frame + lookahead + 1` hops reached the model, and the model runs only when
-/// a group of `hops_per_call` hops is complete: up to `hops_per_call - 1` hops more. Add the
-/// resampler's delay and its chunk wait (plus one sample for rounding the stamp to the input
-/// rate). Verified sample by sample in the tests.
+/// Total latency in input samples: the worst case, over every frame, of how much input must
+/// follow the start of frame `f` before its note is out. Frame `f` is complete once hop
+/// `f + lookahead` has run, which happens when the group of `hops_per_call` hops holding it is
+/// complete; that many model samples (plus the resampler's filter delay) need whole resampler
+/// chunks of input. The pattern repeats every `lcm(group, chunk)`, so one period is checked
+/// exactly (plus one sample for rounding a note's stamp to the input rate). Verified sample by
+/// sample in the tests.
 fn total_latency(
     contract: &ModelContract,
     resampler: &StreamResampler,
     in_rate: u32,
     hops_per_call: usize,
 ) -> u32 {
-    let model_latency =
-        contract.latency_samples + (hops_per_call as u32 - 1) * contract.hop_samples;
+    let hop = contract.hop_samples as u64;
+    let group = hops_per_call as u64;
+    let model_latency = contract.latency_samples + (hops_per_call as u32 - 1) * hop as u32;
     if in_rate == contract.sample_rate {
-        model_latency
-    } else {
-        let algorithmic = model_latency as f64 + resampler.delay_out() as f64;
-        let in_per_model = in_rate as f64 / contract.sample_rate as f64;
-        (algorithmic * in_per_model).ceil() as u32 + resampler.chunk_in() as u32
+        return model_latency;
     }
+    let (chunk_in, chunk_out) = (resampler.chunk_in() as u64, resampler.chunk_out() as u64);
+    let delay = resampler.delay_out() as u64;
+    let in_per_model = in_rate as f64 / contract.sample_rate as f64;
+    let period_frames = lcm(group * hop, chunk_out) / hop;
+    let worst = (0..period_frames + group + contract.lookahead_frames as u64)
+        .map(|f| {
+            let groups = (f + contract.lookahead_frames as u64 + 1).div_ceil(group);
+            let model_samples = groups * group * hop;
+            let fed = (model_samples + delay).div_ceil(chunk_out) * chunk_in;
+            fed as f64 - (f * hop) as f64 * in_per_model
+        })
+        .fold(0.0, f64::max);
+    worst.ceil() as u32 + 1
+}
+
+fn lcm(a: u64, b: u64) -> u64 {
+    let gcd = |mut x: u64, mut y: u64| {
+        while y != 0 {
+            (x, y) = (y, x % y);
+        }
+        x
+    };
+    a / gcd(a, b) * b
 }
 
 /// Replaces NaN/inf with silence, flushes denormals, clamps absurd levels.
