@@ -84,6 +84,34 @@ fn demo_loops_right_times_and_classes() {
 }
 
 #[test]
+fn hard_clipped_input_still_transcribes() {
+    // +24 dB into a hard clip at full scale: a crushed drum bus, as a clipping converter or an
+    // over-driven bus gives. The model trained with saturation and clipping in its augmentation.
+    let (x, rate, truth) = demo();
+    let crushed: Vec<f32> = x.iter().map(|v| (v * 16.0).clamp(-1.0, 1.0)).collect();
+    let mut t = transcriber(rate as f64);
+    let labels = t.contract().class_names.clone();
+    let clean = run(&mut t, &x, 512);
+    t.reset();
+    let notes = run(&mut t, &crushed, 512);
+    let f = |n: &[hitscribe_engine::DrumNote]| {
+        score(
+            &note_events(n, rate as f64),
+            &truth_events(&truth, &labels),
+            0.05,
+        )
+        .f_measure()
+    };
+    assert!(
+        f(&notes) >= 0.8 && f(&notes) >= f(&clean) - 0.1,
+        "clipped F {:.3}, clean F {:.3}",
+        f(&notes),
+        f(&clean)
+    );
+    assert!(notes.iter().all(|n| (1..=127).contains(&n.velocity)));
+}
+
+#[test]
 fn every_supported_rate() {
     let (x, rate, truth) = demo();
     for r in [22_050u32, 44_100, 48_000, 88_200, 96_000, 176_400, 192_000] {
