@@ -22,9 +22,12 @@ def _cmd_kits_table(args) -> None:
 
 
 def _cmd_synth(args) -> None:
-    from .synth import render_validation_set
+    from .synth import SynthOptions, render_validation_set
 
-    render_validation_set(Path(args.cache), Path(args.out), args.clips, args.seconds, args.seed, split=args.split)
+    options = SynthOptions(mics_p=args.mics_p)
+    render_validation_set(
+        Path(args.cache), Path(args.out), args.clips, args.seconds, args.seed, options=options, split=args.split
+    )
     print(f"rendered {args.clips} labelled clips from {args.split} kits into {args.out}")
 
 
@@ -134,6 +137,9 @@ def main(argv: list[str] | None = None) -> None:
     s.add_argument("--seconds", type=float, default=10.0)
     s.add_argument("--seed", type=int, default=1234)
     s.add_argument("--split", choices=["validation", "train"], default="validation", help="train = tuning set")
+    s.add_argument(
+        "--mics-p", type=float, default=0.0, help="share of clips recorded with close microphones plus overheads"
+    )
     s.set_defaults(fn=_cmd_synth)
 
     s = sub.add_parser("train", help="train or resume (time-boxed)")

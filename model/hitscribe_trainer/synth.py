@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-from scipy.signal import lfilter, resample_poly
+from scipy.signal import butter, lfilter, resample_poly, sosfilt
 
 from . import augment
 from .grooves import generate_groove
@@ -79,10 +79,60 @@ class SynthOptions:
     # re-coloured, so that 21 training kits sound like many more.
     voicing_p: float = 0.0
     voicing_semitones: float = 4.0
+    # Microphones (training only; 0 keeps the validation renders as they always were): with
+    # this probability per clip the kit is "recorded" with close microphones plus an overhead
+    # pair that hears every instrument a few milliseconds later, high-passed, with cymbals
+    # louder than drums; some instruments (hi-hats and cymbals most often) get no close
+    # microphone and reach the mix through the overheads only. See :class:`Microphones`.
+    mics_p: float = 0.0
 
 
-#: Options the training loader renders with: the validation defaults plus kit voicing.
-TRAINING_OPTIONS = SynthOptions(voicing_p=0.6)
+#: Options the training loader renders with: the validation defaults plus kit voicing and
+#: microphone bleed.
+TRAINING_OPTIONS = SynthOptions(voicing_p=0.6, mics_p=0.5)
+
+#: Overhead level per instrument family (relative to its close microphone), before the
+#: per-clip overhead gain: overheads favour cymbals and hats over kick and snare.
+OVERHEAD_LEVEL = {"kick": 0.25, "snare": 0.6, "sidestick": 0.6, "tom": 0.5}
+#: Probability that an instrument family has no close microphone in a "recorded" clip.
+NO_CLOSE_MIC_P = {"hihat": 0.5, "cymbal": 0.8, "tom": 0.2, "other": 0.5}
+
+
+def _family(inst: str) -> str:
+    if inst.startswith("hihat"):
+        return "hihat"
+    if inst.startswith("tom"):
+        return "tom"
+    if inst in ("ride", "ride_bell", "crash", "china", "splash"):
+        return "cymbal"
+    if inst in ("kick", "snare", "sidestick"):
+        return inst
+    return "other"
+
+
+@dataclass
+class Microphones:
+    """One clip's microphone set-up: which instruments have a close microphone, and the
+    overhead pair's delay (samples) and level per instrument, its gain and high-pass."""
+
+    close: dict[str, bool]
+    delay: dict[str, int]
+    level: dict[str, float]
+    overhead_gain: float
+    highpass_hz: float
+
+
+def draw_microphones(rng: np.random.Generator, instruments: set[str], sr: int) -> Microphones:
+    """A random close-plus-overhead set-up. Instruments without a close microphone sit close to
+    the overheads (at most 1.5 ms later), so labels stay at the time the mix first hears them."""
+    close, delay, level = {}, {}, {}
+    for inst in instruments:
+        fam = _family(inst)
+        close[inst] = inst in ("kick", "snare") or rng.random() >= NO_CLOSE_MIC_P.get(fam, 0.0)
+        late_ms = rng.uniform(1.0, 6.0) if close[inst] else rng.uniform(0.0, 1.5)
+        delay[inst] = int(round(late_ms * sr / 1000))
+        level[inst] = OVERHEAD_LEVEL.get(fam, 1.0) * float(rng.uniform(0.6, 1.4))
+    return Microphones(close, delay, level, float(rng.uniform(0.3, 1.2)), float(rng.uniform(150, 700)))
 
 
 @dataclass
@@ -184,6 +234,10 @@ def render_events(
     hat_closers = [e[0] for e in todo if e[1] in ("hihat_closed", "hihat_pedal")]
     voicings: dict[str, Voicing | None] = {}
     revoiced: dict[int, np.ndarray] = {}
+    mics = None
+    if aug and options.mics_p > 0 and rng.random() < options.mics_p:
+        mics = draw_microphones(rng, {e[1] for e in todo}, SR)
+        overhead = np.zeros(n, dtype=np.float32)
     for s, inst, vel, kit in todo:
         x = _nearest_layer(kit.samples[inst], vel, rng if aug else None)
         if aug and options.voicing_p > 0:
@@ -207,8 +261,16 @@ def render_events(
                 gains[inst] = 10 ** (rng.uniform(-options.inst_gain_db, options.inst_gain_db / 2) / 20)
             amp *= gains[inst]
         m = min(len(x), n - s)
-        out[s : s + m] += amp * x[:m]
+        if mics is None or mics.close[inst]:
+            out[s : s + m] += amp * x[:m]
+        if mics is not None:
+            o = s + mics.delay[inst]
+            k = max(0, min(len(x), n - o))
+            overhead[o : o + k] += amp * mics.level[inst] * x[:k]
         rendered.append((s, inst, vel))
+    if mics is not None:
+        sos = butter(2, mics.highpass_hz, "high", fs=SR, output="sos")
+        out += mics.overhead_gain * sosfilt(sos, overhead).astype(np.float32)
     return out, rendered
 
 
@@ -352,6 +414,7 @@ def render_validation_set(
                 "seconds": seconds,
                 "seed": seed,
                 "sr": SR,
+                "mics_p": (options or SynthOptions()).mics_p,
                 "labels": ["kick", "snare", "hihat"],
             },
             indent=1,

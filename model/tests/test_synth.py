@@ -16,6 +16,7 @@ from hitscribe_trainer.synth import (
     TRAINING_OPTIONS,
     SynthOptions,
     Voicing,
+    draw_microphones,
     iter_user_audio,
     render_clip,
     render_events,
@@ -252,3 +253,32 @@ def test_voicing_repitches_keeps_peak_and_leaves_validation_renders_alone():
     assert SynthOptions().voicing_p == 0.0, "validation and tuning renders never re-voice"
     voiced, events = render_clip(np.random.default_rng(7), kit, 2.0, SR, TRAINING_OPTIONS)
     assert events and np.all(np.isfinite(voiced)) and not np.array_equal(voiced, plain[0])
+
+
+def test_microphones_keep_labels_at_the_first_sound():
+    rng = np.random.default_rng(5)
+    insts = {"kick", "snare", "hihat_closed", "crash", "tom_low"}
+    for _ in range(50):
+        mics = draw_microphones(rng, insts, SR)
+        assert mics.close["kick"] and mics.close["snare"], "kick and snare always have close mics"
+        for inst in insts:
+            limit_ms = 6.0 if mics.close[inst] else 1.5
+            assert 0 <= mics.delay[inst] <= round(limit_ms * SR / 1000)
+        assert 150 <= mics.highpass_hz <= 700 and mics.overhead_gain > 0
+    # Rendered through microphones: the hit is heard no earlier than its label and, for a
+    # hi-hat without a close microphone, within 1.5 ms after it.
+    x = np.zeros(2000, np.float32)
+    x[0] = 1.0
+    kit = Kit("k", {"hihat_closed": [(0.8, x)], "kick": [(0.8, x)]})
+    opt = SynthOptions(mics_p=1.0)
+    heard_late = False
+    for seed in range(40):
+        audio, ev = render_events(
+            [(1000, "hihat_closed", 1.0)], {"hihat_closed": kit}, 4000, np.random.default_rng(seed), opt
+        )
+        assert ev == [(1000, "hihat_closed", 1.0)]
+        first = int(np.argmax(np.abs(audio) > 1e-4))
+        assert 1000 <= first <= 1000 + round(1.5 * SR / 1000)
+        heard_late |= first > 1000
+    assert heard_late, "some clips had no close hi-hat microphone"
+    assert SynthOptions().mics_p == 0.0 and TRAINING_OPTIONS.mics_p > 0, "validation renders have no mics"
