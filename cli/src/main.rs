@@ -67,6 +67,10 @@ enum Cmd {
 }
 
 fn main() -> ExitCode {
+    // Like other command line tools, end quietly when the reader of stdout goes away
+    // (`hitscribe info | head`) instead of panicking on a broken pipe.
+    // SAFETY: restores the default disposition of one signal before any thread starts.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     let cli = Cli::parse();
     let result = match cli.command {
         Cmd::Transcribe(args) => transcribe(args),
