@@ -44,6 +44,7 @@ def _cmd_train(args) -> None:
         lr=args.lr,
         supervised_weight=args.supervised_weight,
         component_weight=args.component_weight,
+        velocity_corr_weight=args.velocity_corr_weight,
         unsupervised_weight=args.unsupervised_weight,
         unsupervised_items=args.unsupervised_items,
         unsupervised_every=args.unsupervised_every,
@@ -54,6 +55,7 @@ def _cmd_train(args) -> None:
         threads=args.threads,
         loader_workers=args.workers,
         seed=args.seed,
+        mix_kits_p=args.mix_kits_p,
     )
     print(train(opts))
 
@@ -158,6 +160,12 @@ def main(argv: list[str] | None = None) -> None:
         help="auxiliary onset loss on every synthesiser component (supervised runs only)",
     )
     s.add_argument(
+        "--velocity-corr-weight",
+        type=float,
+        default=0.0,
+        help="weight of the within-clip velocity correlation term (supervised runs)",
+    )
+    s.add_argument(
         "--unsupervised-items", type=int, default=0, help="items per batch for the unsupervised term (0 = all)"
     )
     s.add_argument("--unsupervised-every", type=int, default=1, help="apply the unsupervised term every N steps")
@@ -168,6 +176,11 @@ def main(argv: list[str] | None = None) -> None:
     s.add_argument("--threads", type=int, default=1)
     s.add_argument("--workers", type=int, default=1)
     s.add_argument("--seed", type=int, default=0)
+    s.add_argument(
+        "--mix-kits-p",
+        type=float,
+        help="share of training clips whose instruments each come from a random kit (default 0.2)",
+    )
     s.set_defaults(fn=_cmd_train)
 
     s = sub.add_parser("score-tsv", help="score TSVs written by `hitscribe transcribe --tsv`")

@@ -7,6 +7,7 @@ for the optional supervised term (and for measurement).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -104,7 +105,16 @@ def draw_templates(rng: np.random.Generator, kits, length: int) -> torch.Tensor:
 class SyntheticGrooves(torch.utils.data.IterableDataset):
     """Endless synthetic clips from the training kits (rendered by :mod:`hitscribe_trainer.synth`)."""
 
-    def __init__(self, cache_dir: Path, seconds: float, sr: int, hop: int, seed: int, split: str = "train"):
+    def __init__(
+        self,
+        cache_dir: Path,
+        seconds: float,
+        sr: int,
+        hop: int,
+        seed: int,
+        split: str = "train",
+        mix_kits_p: float | None = None,
+    ):
         super().__init__()
         self.cache_dir, self.seconds, self.sr, self.hop, self.seed, self.split = (
             Path(cache_dir),
@@ -114,17 +124,23 @@ class SyntheticGrooves(torch.utils.data.IterableDataset):
             seed,
             split,
         )
+        #: Overrides ``TRAINING_OPTIONS.mix_kits_p`` (each instrument from a random kit) when set.
+        self.mix_kits_p = mix_kits_p
 
     def __iter__(self) -> Iterator[dict]:
         from .kits import load_kits
         from .synth import TRAINING_OPTIONS, render_clip
+
+        options = TRAINING_OPTIONS
+        if self.mix_kits_p is not None:
+            options = replace(options, mix_kits_p=self.mix_kits_p)
 
         info = torch.utils.data.get_worker_info()
         rng = np.random.default_rng(self.seed + (info.id if info else 0) * 7919)
         kits = load_kits(self.cache_dir, self.split)
         n = int(self.seconds * self.sr) // self.hop * self.hop
         while True:
-            audio, events = render_clip(rng, kits, n / self.sr, self.sr, TRAINING_OPTIONS)
+            audio, events = render_clip(rng, kits, n / self.sr, self.sr, options)
             audio = np.nan_to_num(np.asarray(audio, np.float32)[:n])
             if len(audio) < n:
                 audio = np.pad(audio, (0, n - len(audio)))

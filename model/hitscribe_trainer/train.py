@@ -34,6 +34,7 @@ class TrainOptions:
     lr: float = 1e-3
     supervised_weight: float = 1.0
     component_weight: float = 0.0  # auxiliary onset BCE on every synthesiser component (losses.py)
+    velocity_corr_weight: float = 0.0  # within-clip velocity correlation term (losses.py)
     unsupervised_weight: float = 1.0
     unsupervised_items: int = 0  # 0 = whole batch; else the first N items (the term is costly on CPU)
     unsupervised_every: int = 1  # apply the unsupervised term every N steps
@@ -44,6 +45,9 @@ class TrainOptions:
     threads: int = 1
     loader_workers: int = 1
     seed: int = 0
+    #: Share of training clips whose instruments each come from a random kit (None: the
+    #: synthesiser's default, 0.2).
+    mix_kits_p: float | None = None
     checkpoint_minutes: float = 5.0
 
 
@@ -85,7 +89,14 @@ def train(opts: TrainOptions, cfg: ModelConfig | None = None) -> Path:
     dataset = (
         UserRecordings(Path(opts.user_audio), opts.seconds, cfg.sample_rate, cfg.hop, opts.seed + step)
         if opts.user_audio
-        else SyntheticGrooves(Path(opts.cache_dir), opts.seconds, cfg.sample_rate, cfg.hop, opts.seed + step)
+        else SyntheticGrooves(
+            Path(opts.cache_dir),
+            opts.seconds,
+            cfg.sample_rate,
+            cfg.hop,
+            opts.seed + step,
+            mix_kits_p=opts.mix_kits_p,
+        )
     )
     loader = torch.utils.data.DataLoader(
         dataset,
@@ -136,7 +147,9 @@ def train(opts: TrainOptions, cfg: ModelConfig | None = None) -> Path:
         loss = batch["audio"].new_zeros(())
         parts = {}
         if use_sup:
-            sup, parts = supervised_loss(out, batch, cfg.lookahead_frames)
+            sup, parts = supervised_loss(
+                out, batch, cfg.lookahead_frames, velocity_corr_weight=opts.velocity_corr_weight
+            )
             loss = loss + opts.supervised_weight * sup
             if opts.component_weight > 0:
                 aux = component_onset_loss(out, batch, cfg.lookahead_frames)

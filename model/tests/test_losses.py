@@ -3,7 +3,12 @@
 import numpy as np
 import torch
 
-from hitscribe_trainer.losses import MultiResolutionLogSpectrum, spectral_distance, synthesise
+from hitscribe_trainer.losses import (
+    MultiResolutionLogSpectrum,
+    spectral_distance,
+    synthesise,
+    velocity_correlation_loss,
+)
 from hitscribe_trainer.model import HitscribeNet, ModelConfig, synth_activations
 
 
@@ -53,3 +58,19 @@ def test_unsupervised_loss_falls_on_a_tiny_overfit_run():
         optim.step()
         losses.append(loss.item())
     assert np.mean(losses[-5:]) < 0.7 * np.mean(losses[:5])
+
+
+def test_velocity_correlation_loss_ignores_clip_gain_and_rewards_order():
+    target = torch.zeros(2, 20, 3)
+    mask = torch.zeros(2, 20, 3, dtype=torch.bool)
+    frames = [2, 6, 9, 13, 17]
+    for i, f in enumerate(frames):
+        target[:, f, 0] = 0.2 + 0.15 * i
+        mask[:, f, 0] = True
+    mask[0, 4, 1] = True  # a class with a single hit is skipped
+    target[0, 4, 1] = 0.5
+    affine = 0.3 * target + 0.1  # a different overall level, same order: perfect
+    assert velocity_correlation_loss(affine, target, mask).item() < 1e-5
+    reversed_order = (1.0 - target) * mask
+    assert abs(velocity_correlation_loss(reversed_order, target, mask).item() - 2.0) < 1e-5
+    assert velocity_correlation_loss(affine, target, torch.zeros_like(mask)).item() == 0.0
