@@ -3,8 +3,9 @@
 # runs): kits -> labelled validation (held-out kits) and tuning (training kits) renders ->
 # run 1 (v1 recipe, 110 min) -> export -> run 2 (fine-tuning with kit voicing, 110 min, started
 # from run 1's export) -> export -> run 3 (fine-tuning on 52 training kits with the auxiliary
-# component-onset loss, 100 min, started from run 2's export) -> threshold tuning report ->
-# evaluation on held-out kits -> ONNX export.
+# component-onset loss, 100 min, started from run 2's export) -> runs 5 to 8 (55, 33, 85 and 45
+# min, each fine-tuning the previous export: lower learning rates, microphones, mixed kits, the
+# velocity correlation term) -> threshold tuning report -> evaluation on held-out kits -> ONNX export.
 # Resumable: re-running continues each run from its checkpoint. (The shipped runs 1 and 2
 # predate the extra kits of run 3 and run 1 predates kit voicing; the loader now always uses
 # both, so runs 1 and 2 are reproduced in spirit, not bit for bit.)
