@@ -56,6 +56,7 @@ def _cmd_train(args) -> None:
         loader_workers=args.workers,
         seed=args.seed,
         mix_kits_p=args.mix_kits_p,
+        conv2d_channels=args.conv2d_channels,
     )
     print(train(opts))
 
@@ -180,6 +181,13 @@ def main(argv: list[str] | None = None) -> None:
         "--mix-kits-p",
         type=float,
         help="share of training clips whose instruments each come from a random kit (default 0.2)",
+    )
+    s.add_argument(
+        "--conv2d-channels",
+        type=int,
+        default=0,
+        help="channels of the 2-D front end; with --init-onnx, more than the model's widens it "
+        "without changing its output",
     )
     s.set_defaults(fn=_cmd_train)
 

@@ -48,6 +48,10 @@ class TrainOptions:
     #: Share of training clips whose instruments each come from a random kit (None: the
     #: synthesiser's default, 0.2).
     mix_kits_p: float | None = None
+    #: Channels of the 2-D front end (0: the model's default, or the ``init_onnx`` model's);
+    #: more than the ``init_onnx`` model's widens it without changing its output
+    #: (``warmstart.widen_front_end``).
+    conv2d_channels: int = 0
     checkpoint_minutes: float = 5.0
 
 
@@ -73,10 +77,17 @@ def train(opts: TrainOptions, cfg: ModelConfig | None = None) -> Path:
     cfg = cfg or ModelConfig(lookahead_frames=opts.lookahead_frames)
     net = HitscribeNet(cfg)
     if state is None and opts.init_onnx:
-        from .warmstart import load_onnx_weights
+        from .warmstart import load_onnx_weights, widen_front_end
 
         fresh = load_onnx_weights(net, Path(opts.init_onnx))
         log.info("initialised from %s (fresh: %s)", opts.init_onnx, ", ".join(fresh))
+        if opts.conv2d_channels > cfg.conv2d_channels:
+            net = widen_front_end(net, opts.conv2d_channels)
+            cfg = net.cfg
+            log.info("front end widened to %d channels (output unchanged)", cfg.conv2d_channels)
+    elif state is None and opts.conv2d_channels:
+        cfg = ModelConfig.from_dict({**cfg.to_dict(), "conv2d_channels": opts.conv2d_channels})
+        net = HitscribeNet(cfg)
     optim = torch.optim.Adam(net.parameters(), lr=opts.lr)
     step, elapsed = 0, 0.0
     if state is not None:

@@ -84,3 +84,33 @@ def net_from_onnx(path: Path, cfg: ModelConfig | None = None) -> tuple[Hitscribe
     """A network initialised from ``path``; returns it and the parameter names left fresh."""
     net = HitscribeNet(cfg or ModelConfig())
     return net, load_onnx_weights(net, path)
+
+
+def widen_front_end(src: HitscribeNet, channels: int) -> HitscribeNet:
+    """A copy of ``src`` whose two 2-D convolutions have ``channels`` channels, same function.
+
+    Net2Net-style widening: the old channels keep their weights, the new ones start from
+    PyTorch's default initialisation, and every weight that *reads* a new channel from an old
+    layer's point of view (the old channels of ``conv2d_b`` and the projection) starts at zero,
+    so the widened network computes exactly what ``src`` computed until training moves it.
+    """
+    old = src.cfg.conv2d_channels
+    if channels < old:
+        raise ValueError(f"cannot narrow the front end from {old} to {channels} channels")
+    cfg = ModelConfig.from_dict({**src.cfg.to_dict(), "conv2d_channels": channels})
+    net = HitscribeNet(cfg)
+    sd = net.state_dict()
+    for key, value in src.state_dict().items():
+        if sd[key].shape == value.shape:
+            sd[key] = value.clone()
+    sd["conv2d_a.conv.weight"][:old] = src.conv2d_a.conv.weight.detach()
+    sd["conv2d_a.conv.bias"][:old] = src.conv2d_a.conv.bias.detach()
+    sd["conv2d_b.conv.weight"][:old, :old] = src.conv2d_b.conv.weight.detach()
+    sd["conv2d_b.conv.weight"][:old, old:] = 0.0
+    sd["conv2d_b.conv.bias"][:old] = src.conv2d_b.conv.bias.detach()
+    bands = cfg.n_mels // 4  # the projection reads channel-major [channel * bands + band]
+    proj = torch.zeros_like(sd["proj.weight"])
+    proj[:, : old * bands] = src.proj.weight.detach()
+    sd["proj.weight"] = proj
+    net.load_state_dict(sd)
+    return net

@@ -88,3 +88,21 @@ def test_reexport_keeps_weights_and_contract(tmp_path):
         streaming_outputs(first, audio, written, 5), streaming_outputs(second, audio, again, 5), strict=True
     ):
         assert np.abs(a - b).max() < 1e-6
+
+
+def test_widened_front_end_computes_the_same_outputs():
+    from hitscribe_trainer.warmstart import widen_front_end
+
+    net = _small_net()
+    wide = widen_front_end(net, 9).eval()
+    assert wide.cfg.conv2d_channels == 9
+    assert wide.conv2d_b.conv.weight.shape[:2] == (9, 9)
+    audio = torch.from_numpy((np.random.default_rng(4).standard_normal(40 * net.cfg.hop) * 0.3).astype(np.float32))
+    with torch.no_grad():
+        before, after = net(audio[None]), wide(audio[None])
+    for key in ("onset_logits", "velocity", "offset"):
+        assert torch.allclose(before[key], after[key], atol=1e-5), key
+    # The new channels are live: their readers get a gradient, so training can use them.
+    out = wide(audio[None])
+    out["onset_logits"].sum().backward()
+    assert wide.proj.weight.grad[:, 4 * (net.cfg.n_mels // 4) :].abs().sum() > 0
