@@ -108,8 +108,15 @@ def score(
 
 
 def score_notes(pairs: list[tuple[Path, Path]], notes_fn) -> dict:
-    """Score ``notes_fn(wav)`` (per class, a list of ``(time_s, velocity)``) against the TSVs."""
+    """Score ``notes_fn(wav)`` (per class, a list of ``(time_s, velocity)``) against the TSVs.
+
+    ``f``/``p``/``r`` are means over files (DrummerNet's protocol: a file with no reference hit
+    of a class but any estimate scores 0 for it, a file with neither is skipped); ``f_pooled``
+    counts hits, misses and false alarms over all files at once, so short, sparse files weigh
+    as much as their hits do.
+    """
     per_class = {c: {"f": [], "p": [], "r": []} for c in CLASS_NAMES}
+    counts = {c: {"matched": 0, "ref": 0, "est": 0} for c in CLASS_NAMES}
     vel_pairs: dict[str, list[tuple[float, float]]] = {c: [] for c in CLASS_NAMES}
     per_file_r: dict[str, list[float]] = {c: [] for c in CLASS_NAMES}
     for wav, tsv in pairs:
@@ -118,6 +125,10 @@ def score_notes(pairs: list[tuple[Path, Path]], notes_fn) -> dict:
         for c, name in enumerate(CLASS_NAMES):
             ref = np.array([t for t, _ in labels[name]])
             got = np.array([t for t, _ in est[c]])
+            counts[name]["ref"] += len(ref)
+            counts[name]["est"] += len(got)
+            if len(ref) and len(got):
+                counts[name]["matched"] += len(mir_eval.util.match_events(ref, got, 0.05))
             if len(ref) == 0 and len(got) == 0:
                 continue
             f, p, r = mir_eval.onset.f_measure(ref, got, window=0.05) if len(ref) else (0.0, 0.0, 0.0)
@@ -139,12 +150,20 @@ def score_notes(pairs: list[tuple[Path, Path]], notes_fn) -> dict:
             "f": float(np.mean(vals["f"])) if vals["f"] else float("nan"),
             "p": float(np.mean(vals["p"])) if vals["p"] else float("nan"),
             "r": float(np.mean(vals["r"])) if vals["r"] else float("nan"),
+            "f_pooled": _pooled_f(counts[name]),
             "velocity_r": r,
             "velocity_r_per_file": float(np.mean(per_file_r[name])) if per_file_r[name] else float("nan"),
         }
     result["mean_f"] = float(np.mean([result[c]["f"] for c in CLASS_NAMES]))
+    result["mean_f_pooled"] = float(np.mean([result[c]["f_pooled"] for c in CLASS_NAMES]))
     result["mean_velocity_r_per_file"] = float(np.nanmean([result[c]["velocity_r_per_file"] for c in CLASS_NAMES]))
     return result
+
+
+def _pooled_f(count: dict[str, int]) -> float:
+    """F-measure from hit counts summed over files (1.0 when there is nothing to find or find)."""
+    total = count["ref"] + count["est"]
+    return 2.0 * count["matched"] / total if total else 1.0
 
 
 def tune_thresholds(pairs, outputs_fn, hop, sr, lookahead, retrigger_s, grid=None) -> list[float]:

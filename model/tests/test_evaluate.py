@@ -36,3 +36,14 @@ def test_velocity_correlation_is_reported(tmp_path):
     result = score_notes([pair], lambda _wav: [[], [], [(t, np.sqrt(v / 127)) for t, _, v in rows]])
     assert result["hihat"]["f"] == 1.0
     assert result["hihat"]["velocity_r"] > 0.95
+
+
+def test_pooled_f_counts_hits_over_files(tmp_path):
+    dense = [(0.1 * i + 0.1, "hihat", 80) for i in range(18)]
+    pairs = [_write_pair(tmp_path, "dense", dense), _write_pair(tmp_path, "sparse", [(0.5, "kick", 90)])]
+    # All 18 hats found; one false hi-hat in the file that has none: per-file mean 0.5.
+    est = {"dense": [[], [], [(t, 0.6) for t, _, _ in dense]], "sparse": [[(0.5, 0.7)], [], [(1.0, 0.5)]]}
+    result = score_notes(pairs, lambda wav: est[wav.stem])
+    assert result["hihat"]["f"] == 0.5
+    assert abs(result["hihat"]["f_pooled"] - 36 / 37) < 1e-9
+    assert result["kick"]["f_pooled"] == 1.0
