@@ -97,17 +97,19 @@ def score(
     lookahead: int,
     thresholds,
     retrigger_s,
+    kits: dict[str, dict[str, str]] | None = None,
 ) -> dict:
-    """Per-class F/P/R averaged over files, plus velocity Pearson r over matched notes."""
+    """Per-class F/P/R averaged over files, plus velocity Pearson r over matched notes
+    (``kits``: see :func:`score_notes`)."""
 
     def notes_fn(wav: Path):
         onset, velocity, offset = outputs_fn(load_audio(wav, sr))
         return notes_from_outputs(onset, velocity, offset, hop, sr, lookahead, thresholds, retrigger_s)
 
-    return score_notes(pairs, notes_fn)
+    return score_notes(pairs, notes_fn, kits)
 
 
-def score_notes(pairs: list[tuple[Path, Path]], notes_fn) -> dict:
+def score_notes(pairs: list[tuple[Path, Path]], notes_fn, kits: dict[str, dict[str, str]] | None = None) -> dict:
     """Score ``notes_fn(wav)`` (per class, a list of ``(time_s, velocity)``) against the TSVs.
 
     ``f``/``p``/``r`` are means over files (DrummerNet's protocol: a file with no reference hit
@@ -117,6 +119,7 @@ def score_notes(pairs: list[tuple[Path, Path]], notes_fn) -> dict:
     """
     per_class = {c: {"f": [], "p": [], "r": []} for c in CLASS_NAMES}
     counts = {c: {"matched": 0, "ref": 0, "est": 0} for c in CLASS_NAMES}
+    by_kit: dict[str, dict[str, dict]] = {}
     vel_pairs: dict[str, list[tuple[float, float]]] = {c: [] for c in CLASS_NAMES}
     per_file_r: dict[str, list[float]] = {c: [] for c in CLASS_NAMES}
     for wav, tsv in pairs:
@@ -125,13 +128,21 @@ def score_notes(pairs: list[tuple[Path, Path]], notes_fn) -> dict:
         for c, name in enumerate(CLASS_NAMES):
             ref = np.array([t for t, _ in labels[name]])
             got = np.array([t for t, _ in est[c]])
-            counts[name]["ref"] += len(ref)
-            counts[name]["est"] += len(got)
-            if len(ref) and len(got):
-                counts[name]["matched"] += len(mir_eval.util.match_events(ref, got, 0.05))
+            matched = len(mir_eval.util.match_events(ref, got, 0.05)) if len(ref) and len(got) else 0
+            kit = (kits or {}).get(wav.stem, {}).get(name)
+            tallies = [counts[name]]
+            if kit is not None:
+                entry = by_kit.setdefault(kit, {}).setdefault(name, {"f": [], "matched": 0, "ref": 0, "est": 0})
+                tallies.append(entry)
+            for tally in tallies:
+                tally["matched"] += matched
+                tally["ref"] += len(ref)
+                tally["est"] += len(got)
             if len(ref) == 0 and len(got) == 0:
                 continue
             f, p, r = mir_eval.onset.f_measure(ref, got, window=0.05) if len(ref) else (0.0, 0.0, 0.0)
+            if kit is not None:
+                by_kit[kit][name]["f"].append(f)
             per_class[name]["f"].append(f)
             per_class[name]["p"].append(p)
             per_class[name]["r"].append(r)
@@ -156,6 +167,18 @@ def score_notes(pairs: list[tuple[Path, Path]], notes_fn) -> dict:
         }
     result["mean_f"] = float(np.mean([result[c]["f"] for c in CLASS_NAMES]))
     result["mean_f_pooled"] = float(np.mean([result[c]["f_pooled"] for c in CLASS_NAMES]))
+    if by_kit:
+        result["by_kit"] = {
+            kit: {
+                name: {
+                    "f": float(np.mean(e["f"])) if e["f"] else float("nan"),
+                    "f_pooled": _pooled_f(e),
+                    "files": len(e["f"]),
+                }
+                for name, e in sorted(classes.items(), key=lambda item: CLASS_NAMES.index(item[0]))
+            }
+            for kit, classes in sorted(by_kit.items())
+        }
     result["mean_velocity_r_per_file"] = float(np.nanmean([result[c]["velocity_r_per_file"] for c in CLASS_NAMES]))
     return result
 
@@ -187,6 +210,14 @@ def tune_thresholds(pairs, outputs_fn, hop, sr, lookahead, retrigger_s, grid=Non
     return best
 
 
+def clip_kits(folder: Path) -> dict[str, dict[str, str]]:
+    """File stem -> class -> kit name, from the ``info.json`` that ``synth`` writes (empty when
+    the folder has none, as for recordings)."""
+    info = folder / "info.json"
+    kits = json.loads(info.read_text()).get("clip_kits", []) if info.exists() else []
+    return {f"clip_{i:03d}": k for i, k in enumerate(kits)}
+
+
 def find_pairs(folder: Path) -> list[tuple[Path, Path]]:
     """``(wav, tsv)`` pairs in ``folder``."""
     return [(w, w.with_suffix(".tsv")) for w in sorted(folder.glob("*.wav")) if w.with_suffix(".tsv").exists()]
@@ -198,7 +229,7 @@ def write_report(result: dict, path: Path) -> None:
     path.write_text(json.dumps(result, indent=1))
 
 
-def score_tsv(pairs: list[tuple[Path, Path]], est_dir: Path) -> dict:
+def score_tsv(pairs: list[tuple[Path, Path]], est_dir: Path, kits: dict[str, dict[str, str]] | None = None) -> dict:
     """Score transcriptions written by ``hitscribe transcribe --tsv`` (``<stem>.tsv`` in
     ``est_dir``, velocities 1..127) against the reference TSVs, exactly like :func:`score`."""
 
@@ -206,4 +237,4 @@ def score_tsv(pairs: list[tuple[Path, Path]], est_dir: Path) -> dict:
         est = load_labels(est_dir / f"{wav.stem}.tsv")
         return [[(t, v / 127.0) for t, v in est[name]] for name in CLASS_NAMES]
 
-    return score_notes(pairs, notes_fn)
+    return score_notes(pairs, notes_fn, kits)

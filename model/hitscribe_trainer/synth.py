@@ -98,6 +98,10 @@ OVERHEAD_LEVEL = {"kick": 0.25, "snare": 0.6, "sidestick": 0.6, "tom": 0.5}
 NO_CLOSE_MIC_P = {"hihat": 0.5, "cymbal": 0.8, "tom": 0.2, "other": 0.5}
 
 
+#: The instrument whose kit names each target class's kit in ``info.json`` (``clip_kits``).
+CLASS_INSTRUMENT = {"kick": "kick", "snare": "snare", "hihat": "hihat_closed"}
+
+
 def _family(inst: str) -> str:
     if inst.startswith("hihat"):
         return "hihat"
@@ -302,8 +306,12 @@ def render_clip(
     sr: int = SR,
     options: SynthOptions | None = None,
     style: str | None = None,
+    kits_used: dict[str, str] | None = None,
 ) -> tuple[np.ndarray, list[tuple[int, str, float]]]:
-    """Render a random groove. Returns (mono float32 audio, [(onset, instrument, vel)])."""
+    """Render a random groove. Returns (mono float32 audio, [(onset, instrument, vel)]).
+
+    ``kits_used``, when given, receives the kit name behind each target class (for scoring
+    per kit; filling it draws nothing from ``rng``)."""
     if sr != SR:
         raise ValueError(f"kits are prepared at {SR} Hz")
     options = options or SynthOptions()
@@ -312,6 +320,8 @@ def render_clip(
     pre = int(round(rng.uniform(0.0, 0.5) * sr)) if options.augment else 0
     groove, _ = generate_groove(rng, seconds + pre / sr, style=style)
     kit_for = assign_kits(rng, kits, options)
+    if kits_used is not None:
+        kits_used.update({cls: kit_for[inst].name for cls, inst in CLASS_INSTRUMENT.items() if inst in kit_for})
     ev = [(int(round(t * sr)), inst, v) for t, inst, v in groove]
     audio, rendered = render_events(ev, kit_for, n + pre, rng, options)
     audio = mix_bus(audio, rng, sr, options)[pre:]
@@ -397,8 +407,10 @@ def render_validation_set(
     out_dir.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     paths = []
+    clip_kits: list[dict[str, str]] = []
     for i in range(n_clips):
-        audio, ev = render_clip(rng, kits, seconds, SR, options)
+        clip_kits.append({})
+        audio, ev = render_clip(rng, kits, seconds, SR, options, kits_used=clip_kits[-1])
         wav = out_dir / f"clip_{i:03d}.wav"
         sf.write(str(wav), audio, SR, subtype="FLOAT")
         with open(out_dir / f"clip_{i:03d}.tsv", "w") as f:
@@ -416,6 +428,7 @@ def render_validation_set(
                 "sr": SR,
                 "mics_p": (options or SynthOptions()).mics_p,
                 "labels": ["kick", "snare", "hihat"],
+                "clip_kits": clip_kits,
             },
             indent=1,
         )

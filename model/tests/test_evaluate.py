@@ -47,3 +47,15 @@ def test_pooled_f_counts_hits_over_files(tmp_path):
     assert result["hihat"]["f"] == 0.5
     assert abs(result["hihat"]["f_pooled"] - 36 / 37) < 1e-9
     assert result["kick"]["f_pooled"] == 1.0
+
+
+def test_scores_per_kit(tmp_path):
+    pairs = [_write_pair(tmp_path, f"clip_{i:03d}", [(0.5, "kick", 90), (1.0, "snare", 60)]) for i in range(2)]
+    kits = {"clip_000": {"kick": "red", "snare": "red"}, "clip_001": {"kick": "blue", "snare": "red"}}
+    # The kick of the "blue" clip is missed; everything else is found.
+    est = {"clip_000": [[(0.5, 0.7)], [(1.0, 0.4)], []], "clip_001": [[], [(1.0, 0.4)], []]}
+    result = score_notes(pairs, lambda wav: est[wav.stem], kits)
+    assert result["by_kit"]["red"]["kick"] == {"f": 1.0, "f_pooled": 1.0, "files": 1}
+    assert result["by_kit"]["blue"]["kick"]["f_pooled"] == 0.0
+    assert result["by_kit"]["red"]["snare"]["files"] == 2
+    assert result["kick"]["f"] == 0.5

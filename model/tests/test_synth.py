@@ -282,3 +282,11 @@ def test_microphones_keep_labels_at_the_first_sound():
         heard_late |= first > 1000
     assert heard_late, "some clips had no close hi-hat microphone"
     assert SynthOptions().mics_p == 0.0 and TRAINING_OPTIONS.mics_p > 0, "validation renders have no mics"
+
+
+def test_kits_used_names_each_class_kit_without_changing_the_render(fake_kits):
+    plain = render_clip(np.random.default_rng(5), fake_kits, 2.0)
+    used: dict[str, str] = {}
+    recorded = render_clip(np.random.default_rng(5), fake_kits, 2.0, kits_used=used)
+    assert np.array_equal(plain[0], recorded[0]) and plain[1] == recorded[1]
+    assert set(used) == {"kick", "snare", "hihat"} and set(used.values()) <= {"a", "b"}
