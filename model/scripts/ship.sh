@@ -74,7 +74,7 @@ $train export --checkpoint "$run8/checkpoint.pt" --name hitscribe-causal-v8 --th
   --data-summary "$(cat model/DATA_SUMMARY.txt)" --out assets/models/hitscribe-causal.onnx
 $train evaluate --checkpoint "$run8/checkpoint.pt" --thresholds 0.5 0.5 0.5 --data model/cache/validation \
   --streaming --onnx assets/models/hitscribe-causal.onnx --report "$run8/eval-streaming.json"
-# Run 9 (candidate, not shipped: the engine cost 0.99-1.17 % of one core against the rule's 1 %;
+# Run 9 (candidate, not shipped: the engine cost a median 1.05 % of one core against the rule's 1 %;
 # model/results/ship-rule-v9.md): v8 with a 24-channel 2-D front end, 90 more minutes.
 #   $train --cache model/cache train --run model/runs/v9 --init-onnx assets/models/hitscribe-causal.onnx \
 #     --conv2d-channels 24 --max-minutes 90 --batch 12 --seconds 2.5 --lr 3e-4 --unsupervised-weight 0 \
