@@ -80,3 +80,5 @@ $train evaluate --checkpoint "$run8/checkpoint.pt" --thresholds 0.5 0.5 0.5 --da
 #     --conv2d-channels 24 --max-minutes 90 --batch 12 --seconds 2.5 --lr 3e-4 --unsupervised-weight 0 \
 #     --component-weight 0.25 --velocity-corr-weight 0.2 --threads 1 --workers 1 --lookahead 2 --seed 9 \
 #     --mix-kits-p 0.5
+# Run 10 (control for run 9, not shipped: held-out 0.689; model/results/ship-rule-v10.md): v8's
+# width, the same recipe for 40 minutes: as run 9 without --conv2d-channels, --max-minutes 40 --seed 10.
