@@ -128,14 +128,14 @@ def score_notes(pairs: list[tuple[Path, Path]], notes_fn, kits: dict[str, dict[s
         for c, name in enumerate(CLASS_NAMES):
             ref = np.array([t for t, _ in labels[name]])
             got = np.array([t for t, _ in est[c]])
-            matched = len(mir_eval.util.match_events(ref, got, 0.05)) if len(ref) and len(got) else 0
+            hits = mir_eval.util.match_events(ref, got, 0.05) if len(ref) and len(got) else []
             kit = (kits or {}).get(wav.stem, {}).get(name)
             tallies = [counts[name]]
             if kit is not None:
                 entry = by_kit.setdefault(kit, {}).setdefault(name, {"f": [], "matched": 0, "ref": 0, "est": 0})
                 tallies.append(entry)
             for tally in tallies:
-                tally["matched"] += matched
+                tally["matched"] += len(hits)
                 tally["ref"] += len(ref)
                 tally["est"] += len(got)
             if len(ref) == 0 and len(got) == 0:
@@ -146,8 +146,8 @@ def score_notes(pairs: list[tuple[Path, Path]], notes_fn, kits: dict[str, dict[s
             per_class[name]["f"].append(f)
             per_class[name]["p"].append(p)
             per_class[name]["r"].append(r)
-            if len(ref) and len(got):
-                matched = [(labels[name][i][1], est[c][j][1]) for i, j in mir_eval.util.match_events(ref, got, 0.05)]
+            if hits:
+                matched = [(labels[name][i][1], est[c][j][1]) for i, j in hits]
                 vel_pairs[name].extend(matched)
                 m = np.array(matched)
                 if len(m) >= 5 and m[:, 0].std() > 0 and m[:, 1].std() > 0:
@@ -214,8 +214,7 @@ def clip_kits(folder: Path) -> dict[str, dict[str, str]]:
     """File stem -> class -> kit name, from the ``info.json`` that ``synth`` writes (empty when
     the folder has none, as for recordings)."""
     info = folder / "info.json"
-    kits = json.loads(info.read_text()).get("clip_kits", []) if info.exists() else []
-    return {f"clip_{i:03d}": k for i, k in enumerate(kits)}
+    return json.loads(info.read_text()).get("clip_kits", {}) if info.exists() else {}
 
 
 def find_pairs(folder: Path) -> list[tuple[Path, Path]]:

@@ -407,11 +407,10 @@ def render_validation_set(
     out_dir.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     paths = []
-    clip_kits: list[dict[str, str]] = []
+    clip_kits: dict[str, dict[str, str]] = {}  # file stem -> class -> kit (evaluate.clip_kits)
     for i in range(n_clips):
-        clip_kits.append({})
-        audio, ev = render_clip(rng, kits, seconds, SR, options, kits_used=clip_kits[-1])
         wav = out_dir / f"clip_{i:03d}.wav"
+        audio, ev = render_clip(rng, kits, seconds, SR, options, kits_used=clip_kits.setdefault(wav.stem, {}))
         sf.write(str(wav), audio, SR, subtype="FLOAT")
         with open(out_dir / f"clip_{i:03d}.tsv", "w") as f:
             for t, lab, v in to_labels(ev, SR):

@@ -10,6 +10,7 @@ import pytest
 import soundfile as sf
 
 from hitscribe_trainer import kits as kits_mod
+from hitscribe_trainer.evaluate import clip_kits
 from hitscribe_trainer.grooves import STYLES, generate_groove
 from hitscribe_trainer.kits import INSTRUMENTS, SR, Kit, load_kits, map_instrument_name
 from hitscribe_trainer.synth import (
@@ -220,6 +221,8 @@ def test_validation_render_writes_labels(fake_cache, tmp_path):
         for t, lab, v in rows:
             assert 0 <= float(t) < 2.0 and lab in ("kick", "snare", "hihat")
             assert 1 <= int(v) <= 127
+    validation_kit = kits_mod.VALIDATION_KITS[0]
+    assert clip_kits(tmp_path) == {p.stem: dict.fromkeys(("kick", "snare", "hihat"), validation_kit) for p in paths}
 
 
 def test_validation_kits_file_matches_module():
