@@ -41,6 +41,11 @@ def _biquad(kind: str, f0: float, gain_db: float, q: float, sr: int) -> tuple[np
     return b, a
 
 
+def peaking(f0: float, gain_db: float, q: float, sr: int) -> tuple[np.ndarray, np.ndarray]:
+    """One peaking band (``f0`` clamped below Nyquist) as ``(b, a)``."""
+    return _biquad("peak", min(f0, sr * 0.45), gain_db, q, sr)
+
+
 def random_eq(x: np.ndarray, rng: np.random.Generator, sr: int) -> np.ndarray:
     """Random low shelf, high shelf and 1-2 peaking bands (+-9 dB), one cascaded pass."""
     sos = []

@@ -56,6 +56,9 @@ def _cmd_train(args) -> None:
         loader_workers=args.workers,
         seed=args.seed,
         mix_kits_p=args.mix_kits_p,
+        voicing_p=args.voicing_p,
+        voicing_eq_p=args.voicing_eq_p,
+        blend_p=args.blend_p,
         conv2d_channels=args.conv2d_channels,
     )
     print(train(opts))
@@ -183,6 +186,13 @@ def main(argv: list[str] | None = None) -> None:
         "--mix-kits-p",
         type=float,
         help="share of training clips whose instruments each come from a random kit (default 0.2)",
+    )
+    s.add_argument("--voicing-p", type=float, help="kit voicing share per instrument and clip (default 0.6)")
+    s.add_argument("--voicing-eq-p", type=float, help="share of voicings that also get 1-2 peaking bands (default 0)")
+    s.add_argument(
+        "--blend-p",
+        type=float,
+        help="share of instruments per clip layered with the same instrument of another kit (default 0)",
     )
     s.add_argument(
         "--conv2d-channels",

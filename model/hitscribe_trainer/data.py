@@ -114,6 +114,7 @@ class SyntheticGrooves(torch.utils.data.IterableDataset):
         seed: int,
         split: str = "train",
         mix_kits_p: float | None = None,
+        synth_overrides: dict | None = None,
     ):
         super().__init__()
         self.cache_dir, self.seconds, self.sr, self.hop, self.seed, self.split = (
@@ -126,6 +127,8 @@ class SyntheticGrooves(torch.utils.data.IterableDataset):
         )
         #: Overrides ``TRAINING_OPTIONS.mix_kits_p`` (each instrument from a random kit) when set.
         self.mix_kits_p = mix_kits_p
+        #: Further ``SynthOptions`` fields to override (e.g. ``voicing_p``, ``blend_p``).
+        self.synth_overrides = dict(synth_overrides or {})
 
     def __iter__(self) -> Iterator[dict]:
         from .kits import load_kits
@@ -134,6 +137,8 @@ class SyntheticGrooves(torch.utils.data.IterableDataset):
         options = TRAINING_OPTIONS
         if self.mix_kits_p is not None:
             options = replace(options, mix_kits_p=self.mix_kits_p)
+        if self.synth_overrides:
+            options = replace(options, **self.synth_overrides)
 
         info = torch.utils.data.get_worker_info()
         rng = np.random.default_rng(self.seed + (info.id if info else 0) * 7919)

@@ -79,6 +79,13 @@ class SynthOptions:
     # re-coloured, so that 21 training kits sound like many more.
     voicing_p: float = 0.0
     voicing_semitones: float = 4.0
+    # Share of voicings that also get one or two random peaking bands (+-9 dB) on the one-shot,
+    # so that each drum's own resonances move, not only the bus's (0: none, as up to v8).
+    voicing_eq_p: float = 0.0
+    # Kit blending (training only): with this probability per instrument and clip, each of its
+    # one-shots is layered with the same instrument from another training kit (the partner at
+    # 25-60 % of the mix), which makes timbres no kit has (0: none, as up to v8).
+    blend_p: float = 0.0
     # Microphones (training only; 0 keeps the validation renders as they always were): with
     # this probability per clip the kit is "recorded" with close microphones plus an overhead
     # pair that hears every instrument a few milliseconds later, high-passed, with cymbals
@@ -146,14 +153,27 @@ class Voicing:
     rate: float  # playback-rate factor (pitch shift and length change together)
     decay_s: float  # extra exponential decay time constant, inf = none
     tilt: float  # one-pole brightness: > 0 darker (low-pass), < 0 brighter (pre-emphasis)
+    #: Peaking bands ``(hz, gain_db, q)`` applied to the one-shot (empty: none).
+    peaks: tuple[tuple[float, float, float], ...] = ()
 
 
 def draw_voicing(rng: np.random.Generator, options: SynthOptions) -> Voicing:
-    """A random voicing: pitch +-``voicing_semitones``, sometimes a shorter decay or a tilt."""
+    """A random voicing: pitch +-``voicing_semitones``, sometimes a shorter decay, a tilt or
+    (with ``voicing_eq_p``) one or two peaking bands."""
     rate = 2 ** (rng.uniform(-options.voicing_semitones, options.voicing_semitones) / 12)
     decay = float(np.exp(rng.uniform(np.log(0.04), np.log(0.6)))) if rng.random() < 0.4 else np.inf
     tilt = float(rng.uniform(-0.6, 0.8)) if rng.random() < 0.5 else 0.0
-    return Voicing(float(rate), decay, tilt)
+    peaks: tuple[tuple[float, float, float], ...] = ()
+    if options.voicing_eq_p > 0 and rng.random() < options.voicing_eq_p:
+        peaks = tuple(
+            (
+                float(np.exp(rng.uniform(np.log(60), np.log(9000)))),
+                float(rng.uniform(-9, 9)),
+                float(rng.uniform(0.7, 4)),
+            )
+            for _ in range(int(rng.integers(1, 3)))
+        )
+    return Voicing(float(rate), decay, tilt, peaks)
 
 
 def revoice(x: np.ndarray, v: Voicing, sr: int) -> np.ndarray:
@@ -166,8 +186,38 @@ def revoice(x: np.ndarray, v: Voicing, sr: int) -> np.ndarray:
         y = lfilter([1 - v.tilt], [1, -v.tilt], y).astype(np.float32)
     elif v.tilt < 0:
         y = lfilter([1, v.tilt], [1], y).astype(np.float32)
+    for hz, gain_db, q in v.peaks:
+        b, a = augment.peaking(hz, gain_db, q, sr)
+        y = lfilter(b, a, y).astype(np.float32)
     peak = float(np.max(np.abs(y))) + 1e-9
     return (y * (float(np.max(np.abs(x))) / peak)).astype(np.float32)
+
+
+def blend(x: np.ndarray, partner: np.ndarray, weight: float) -> np.ndarray:
+    """Layer a one-shot with another (``weight`` of the partner), onsets aligned, keeping
+    ``x``'s length and peak."""
+    y = (1.0 - weight) * x
+    m = min(len(x), len(partner))
+    y[:m] += weight * partner[:m] * (float(np.max(np.abs(x))) / (float(np.max(np.abs(partner))) + 1e-9))
+    peak = float(np.max(np.abs(y))) + 1e-9
+    return (y * (float(np.max(np.abs(x))) / peak)).astype(np.float32)
+
+
+def draw_blends(
+    rng: np.random.Generator, kits: list[Kit], kit_for: dict[str, Kit], options: SynthOptions
+) -> dict[str, tuple[Kit, float]]:
+    """Instrument -> (partner kit, partner weight) for kit blending; empty when ``blend_p`` is 0
+    (and then nothing is drawn from ``rng``)."""
+    if not options.augment or options.blend_p <= 0:
+        return {}
+    out = {}
+    for inst, kit in kit_for.items():
+        if rng.random() >= options.blend_p:
+            continue
+        others = [k for k in kits if k.name != kit.name and inst in k.samples]
+        if others:
+            out[inst] = (others[int(rng.integers(len(others)))], float(rng.uniform(0.25, 0.6)))
+    return out
 
 
 def _nearest_layer(layers: list[tuple[float, np.ndarray]], vel: float, rng: np.random.Generator | None) -> np.ndarray:
@@ -215,9 +265,11 @@ def render_events(
     n: int,
     rng: np.random.Generator | None = None,
     options: SynthOptions | None = None,
+    blends: dict[str, tuple[Kit, float]] | None = None,
 ) -> tuple[np.ndarray, list[tuple[int, str, float]]]:
     """Place one-shots at the given samples. Returns audio and the events actually
-    rendered (instrument after kit fallback; events without a sample are dropped)."""
+    rendered (instrument after kit fallback; events without a sample are dropped).
+    ``blends`` (from :func:`draw_blends`) layers an instrument with a partner kit's."""
     options = options or SynthOptions()
     aug = options.augment and rng is not None
     gamma = float(rng.uniform(*options.vel_gamma)) if aug else 1.0
@@ -238,12 +290,19 @@ def render_events(
     hat_closers = [e[0] for e in todo if e[1] in ("hihat_closed", "hihat_pedal")]
     voicings: dict[str, Voicing | None] = {}
     revoiced: dict[int, np.ndarray] = {}
+    blended: dict[int, np.ndarray] = {}
+    blends = blends or {}
     mics = None
     if aug and options.mics_p > 0 and rng.random() < options.mics_p:
         mics = draw_microphones(rng, {e[1] for e in todo}, SR)
         overhead = np.zeros(n, dtype=np.float32)
     for s, inst, vel, kit in todo:
         x = _nearest_layer(kit.samples[inst], vel, rng if aug else None)
+        if aug and inst in blends and inst in blends[inst][0].samples:
+            if id(x) not in blended:
+                partner_kit, weight = blends[inst]
+                blended[id(x)] = blend(x, _nearest_layer(partner_kit.samples[inst], vel, None), weight)
+            x = blended[id(x)]
         if aug and options.voicing_p > 0:
             if inst not in voicings:
                 voicings[inst] = draw_voicing(rng, options) if rng.random() < options.voicing_p else None
@@ -323,7 +382,8 @@ def render_clip(
     if kits_used is not None:
         kits_used.update({cls: kit_for[inst].name for cls, inst in CLASS_INSTRUMENT.items() if inst in kit_for})
     ev = [(int(round(t * sr)), inst, v) for t, inst, v in groove]
-    audio, rendered = render_events(ev, kit_for, n + pre, rng, options)
+    blends = draw_blends(rng, kits, kit_for, options)
+    audio, rendered = render_events(ev, kit_for, n + pre, rng, options, blends)
     audio = mix_bus(audio, rng, sr, options)[pre:]
     rendered = [(s - pre, inst, v) for s, inst, v in rendered if s >= pre]
     if not np.all(np.isfinite(audio)):

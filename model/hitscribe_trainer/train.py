@@ -48,6 +48,12 @@ class TrainOptions:
     #: Share of training clips whose instruments each come from a random kit (None: the
     #: synthesiser's default, 0.2).
     mix_kits_p: float | None = None
+    #: Kit voicing share per instrument and clip (None: the synthesiser's training default, 0.6).
+    voicing_p: float | None = None
+    #: Share of voicings with their own peaking bands (None: 0, as up to v8).
+    voicing_eq_p: float | None = None
+    #: Kit blending share per instrument and clip (None: 0, as up to v8).
+    blend_p: float | None = None
     #: Channels of the 2-D front end (0: the model's default, or the ``init_onnx`` model's);
     #: more than the ``init_onnx`` model's widens it without changing its output
     #: (``warmstart.widen_front_end``).
@@ -107,6 +113,15 @@ def train(opts: TrainOptions, cfg: ModelConfig | None = None) -> Path:
             cfg.hop,
             opts.seed + step,
             mix_kits_p=opts.mix_kits_p,
+            synth_overrides={
+                k: v
+                for k, v in (
+                    ("voicing_p", opts.voicing_p),
+                    ("voicing_eq_p", opts.voicing_eq_p),
+                    ("blend_p", opts.blend_p),
+                )
+                if v is not None
+            },
         )
     )
     loader = torch.utils.data.DataLoader(

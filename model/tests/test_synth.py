@@ -17,6 +17,8 @@ from hitscribe_trainer.synth import (
     TRAINING_OPTIONS,
     SynthOptions,
     Voicing,
+    blend,
+    draw_blends,
     draw_microphones,
     iter_user_audio,
     render_clip,
@@ -293,3 +295,25 @@ def test_kits_used_names_each_class_kit_without_changing_the_render(fake_kits):
     recorded = render_clip(np.random.default_rng(5), fake_kits, 2.0, kits_used=used)
     assert np.array_equal(plain[0], recorded[0]) and plain[1] == recorded[1]
     assert set(used) == {"kick", "snare", "hihat"} and set(used.values()) <= {"a", "b"}
+
+
+def test_blending_and_one_shot_eq_change_timbre_only_when_asked(fake_kits):
+    rng = np.random.default_rng(11)
+    x, partner = _decay(rng, 2400, 0.02), _decay(rng, 4800, 0.1)
+    y = blend(x, partner, 0.4)
+    assert len(y) == len(x) and np.isclose(np.abs(y).max(), np.abs(x).max(), rtol=1e-3)
+    assert not np.allclose(y, x)
+    kit_for = {inst: fake_kits[0] for inst in INSTRUMENTS}
+    before = np.random.default_rng(3)
+    assert draw_blends(before, fake_kits, kit_for, TRAINING_OPTIONS) == {}
+    assert before.random() == np.random.default_rng(3).random(), "blend_p 0 draws nothing"
+    blends = draw_blends(np.random.default_rng(3), fake_kits, kit_for, SynthOptions(blend_p=1.0))
+    assert set(blends) == set(INSTRUMENTS) and all(k.name == "b" and 0.25 <= w <= 0.6 for k, w in blends.values())
+    eq = revoice(x, Voicing(rate=1.0, decay_s=np.inf, tilt=0.0, peaks=((1000.0, 9.0, 2.0),)), SR)
+    assert len(eq) == len(x) and np.isclose(np.abs(eq).max(), np.abs(x).max(), rtol=1e-3)
+    assert not np.allclose(eq, x)
+    # The new options default to off, so the validation renders and v8's recipe are unchanged.
+    assert SynthOptions().blend_p == SynthOptions().voicing_eq_p == TRAINING_OPTIONS.blend_p == 0.0
+    timbre = SynthOptions(voicing_p=0.9, voicing_eq_p=0.5, blend_p=0.5, mics_p=0.5)
+    audio, events = render_clip(np.random.default_rng(9), fake_kits, 2.0, SR, timbre)
+    assert events and np.all(np.isfinite(audio))
