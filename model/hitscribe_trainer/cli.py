@@ -75,7 +75,7 @@ def _outputs_fns(args, net_or_none):
 
 
 def _cmd_evaluate(args) -> None:
-    from .evaluate import clip_kits, find_pairs, score, tune_thresholds, write_report
+    from .evaluate import clip_events, clip_kits, find_pairs, score, tune_thresholds, write_report
     from .export import load_checkpoint
 
     net = load_checkpoint(Path(args.checkpoint))
@@ -90,7 +90,15 @@ def _cmd_evaluate(args) -> None:
         print("tuned thresholds", thresholds)
     data = Path(args.data)
     result = score(
-        find_pairs(data), fn, cfg.hop, cfg.sample_rate, cfg.lookahead_frames, thresholds, retrigger, clip_kits(data)
+        find_pairs(data),
+        fn,
+        cfg.hop,
+        cfg.sample_rate,
+        cfg.lookahead_frames,
+        thresholds,
+        retrigger,
+        clip_kits(data),
+        clip_events(data),
     )
     result["thresholds"] = thresholds
     result["lookahead_ms"] = cfg.lookahead_frames * cfg.hop / cfg.sample_rate * 1000
@@ -100,10 +108,10 @@ def _cmd_evaluate(args) -> None:
 
 
 def _cmd_score_tsv(args) -> None:
-    from .evaluate import clip_kits, find_pairs, score_tsv, write_report
+    from .evaluate import clip_events, clip_kits, find_pairs, score_tsv, write_report
 
     data = Path(args.data)
-    result = score_tsv(find_pairs(data), Path(args.est), clip_kits(data))
+    result = score_tsv(find_pairs(data), Path(args.est), clip_kits(data), clip_events(data))
     print(json.dumps(result, indent=1))
     if args.report:
         write_report(result, Path(args.report))

@@ -18,6 +18,7 @@ from scipy.signal import resample_poly
 
 from .model import CLASS_NAMES, HitscribeNet, synth_activations
 from .peaks import notes_from_outputs
+from .synth import LABEL_MAP
 
 
 def load_labels(path: Path) -> dict[str, list[tuple[float, float]]]:
@@ -98,25 +99,61 @@ def score(
     thresholds,
     retrigger_s,
     kits: dict[str, dict[str, str]] | None = None,
+    events: dict[str, list] | None = None,
 ) -> dict:
     """Per-class F/P/R averaged over files, plus velocity Pearson r over matched notes
-    (``kits``: see :func:`score_notes`)."""
+    (``kits``, ``events``: see :func:`score_notes`)."""
 
     def notes_fn(wav: Path):
         onset, velocity, offset = outputs_fn(load_audio(wav, sr))
         return notes_from_outputs(onset, velocity, offset, hop, sr, lookahead, thresholds, retrigger_s)
 
-    return score_notes(pairs, notes_fn, kits)
+    return score_notes(pairs, notes_fn, kits, events)
 
 
-def score_notes(pairs: list[tuple[Path, Path]], notes_fn, kits: dict[str, dict[str, str]] | None = None) -> dict:
+#: Reference-velocity bins (MIDI, lower edges) of ``recall_by_velocity``.
+VELOCITY_BINS = (1, 32, 64, 96)
+#: A false alarm is put down to the nearest rendered hit of another class within this window.
+SOURCE_WINDOW_S = 0.03
+
+
+def _velocity_bin(v: float) -> str:
+    lo = max(b for b in VELOCITY_BINS if b <= max(v, 1))
+    hi = ([b - 1 for b in VELOCITY_BINS if b > lo] or [127])[0]
+    return f"{lo}-{hi}"
+
+
+def _source(t: float, hits: list, name: str) -> str:
+    """The instrument of the rendered hit nearest ``t`` (within ``SOURCE_WINDOW_S``) whose class
+    is not ``name``, or ``"none"``."""
+    best, best_d = "none", SOURCE_WINDOW_S
+    for ht, inst, _ in hits:
+        d = abs(ht - t)
+        if d <= best_d and LABEL_MAP.get(inst) != name:
+            best, best_d = inst, d
+    return best
+
+
+def score_notes(
+    pairs: list[tuple[Path, Path]],
+    notes_fn,
+    kits: dict[str, dict[str, str]] | None = None,
+    events: dict[str, list] | None = None,
+) -> dict:
     """Score ``notes_fn(wav)`` (per class, a list of ``(time_s, velocity)``) against the TSVs.
 
     ``f``/``p``/``r`` are means over files (DrummerNet's protocol: a file with no reference hit
     of a class but any estimate scores 0 for it, a file with neither is skipped); ``f_pooled``
     counts hits, misses and false alarms over all files at once, so short, sparse files weigh
     as much as their hits do.
+
+    ``kits`` (file stem -> class -> kit, :func:`clip_kits`) adds ``by_kit``; ``events`` (file
+    stem -> every rendered hit ``[time, instrument, velocity]``, :func:`clip_events`) adds
+    ``errors``: recall per reference-velocity bin, and false alarms per source (the instrument
+    played nearest each one within 30 ms, other than the class's own; ``"none"`` if nothing was).
     """
+    recall_bins = {c: {} for c in CLASS_NAMES}
+    false_sources = {c: {} for c in CLASS_NAMES}
     per_class = {c: {"f": [], "p": [], "r": []} for c in CLASS_NAMES}
     counts = {c: {"matched": 0, "ref": 0, "est": 0} for c in CLASS_NAMES}
     by_kit: dict[str, dict[str, dict]] = {}
@@ -138,6 +175,17 @@ def score_notes(pairs: list[tuple[Path, Path]], notes_fn, kits: dict[str, dict[s
                 tally["matched"] += len(hits)
                 tally["ref"] += len(ref)
                 tally["est"] += len(got)
+            if events is not None and wav.stem in events:
+                found = {i for i, _ in hits}
+                for i, (_, v) in enumerate(labels[name]):
+                    tally = recall_bins[name].setdefault(_velocity_bin(v), [0, 0])
+                    tally[0] += i in found
+                    tally[1] += 1
+                matched_est = {j for _, j in hits}
+                for j, (t, _) in enumerate(est[c]):
+                    if j not in matched_est:
+                        src = _source(t, events[wav.stem], name)
+                        false_sources[name][src] = false_sources[name].get(src, 0) + 1
             if len(ref) == 0 and len(got) == 0:
                 continue
             f, p, r = mir_eval.onset.f_measure(ref, got, window=0.05) if len(ref) else (0.0, 0.0, 0.0)
@@ -179,8 +227,23 @@ def score_notes(pairs: list[tuple[Path, Path]], notes_fn, kits: dict[str, dict[s
             }
             for kit, classes in sorted(by_kit.items())
         }
+    if events is not None:
+        result["errors"] = {
+            name: {
+                "recall_by_velocity": {
+                    b: {"recall": found / n, "refs": n}
+                    for b, (found, n) in sorted(recall_bins[name].items(), key=_bin_key)
+                },
+                "false_alarms_by_source": dict(sorted(false_sources[name].items(), key=lambda kv: -kv[1])),
+            }
+            for name in CLASS_NAMES
+        }
     result["mean_velocity_r_per_file"] = float(np.nanmean([result[c]["velocity_r_per_file"] for c in CLASS_NAMES]))
     return result
+
+
+def _bin_key(item: tuple[str, list[int]]) -> int:
+    return int(item[0].split("-")[0])
 
 
 def _pooled_f(count: dict[str, int]) -> float:
@@ -217,6 +280,13 @@ def clip_kits(folder: Path) -> dict[str, dict[str, str]]:
     return json.loads(info.read_text()).get("clip_kits", {}) if info.exists() else {}
 
 
+def clip_events(folder: Path) -> dict[str, list] | None:
+    """File stem -> every rendered hit ``[time_s, instrument, velocity]`` (distractors too), from
+    the ``info.json`` that ``synth`` writes; ``None`` when the folder has none."""
+    info = folder / "info.json"
+    return json.loads(info.read_text()).get("clip_events") if info.exists() else None
+
+
 def find_pairs(folder: Path) -> list[tuple[Path, Path]]:
     """``(wav, tsv)`` pairs in ``folder``."""
     return [(w, w.with_suffix(".tsv")) for w in sorted(folder.glob("*.wav")) if w.with_suffix(".tsv").exists()]
@@ -228,7 +298,12 @@ def write_report(result: dict, path: Path) -> None:
     path.write_text(json.dumps(result, indent=1))
 
 
-def score_tsv(pairs: list[tuple[Path, Path]], est_dir: Path, kits: dict[str, dict[str, str]] | None = None) -> dict:
+def score_tsv(
+    pairs: list[tuple[Path, Path]],
+    est_dir: Path,
+    kits: dict[str, dict[str, str]] | None = None,
+    events: dict[str, list] | None = None,
+) -> dict:
     """Score transcriptions written by ``hitscribe transcribe --tsv`` (``<stem>.tsv`` in
     ``est_dir``, velocities 1..127) against the reference TSVs, exactly like :func:`score`."""
 
@@ -236,4 +311,4 @@ def score_tsv(pairs: list[tuple[Path, Path]], est_dir: Path, kits: dict[str, dic
         est = load_labels(est_dir / f"{wav.stem}.tsv")
         return [[(t, v / 127.0) for t, v in est[name]] for name in CLASS_NAMES]
 
-    return score_notes(pairs, notes_fn, kits)
+    return score_notes(pairs, notes_fn, kits, events)

@@ -468,9 +468,11 @@ def render_validation_set(
     rng = np.random.default_rng(seed)
     paths = []
     clip_kits: dict[str, dict[str, str]] = {}  # file stem -> class -> kit (evaluate.clip_kits)
+    clip_events: dict[str, list] = {}  # file stem -> every rendered hit (evaluate.clip_events)
     for i in range(n_clips):
         wav = out_dir / f"clip_{i:03d}.wav"
         audio, ev = render_clip(rng, kits, seconds, SR, options, kits_used=clip_kits.setdefault(wav.stem, {}))
+        clip_events[wav.stem] = [[round(s / SR, 6), inst, round(v, 4)] for s, inst, v in ev]
         sf.write(str(wav), audio, SR, subtype="FLOAT")
         with open(out_dir / f"clip_{i:03d}.tsv", "w") as f:
             for t, lab, v in to_labels(ev, SR):
@@ -488,6 +490,7 @@ def render_validation_set(
                 "mics_p": (options or SynthOptions()).mics_p,
                 "labels": ["kick", "snare", "hihat"],
                 "clip_kits": clip_kits,
+                "clip_events": clip_events,
             },
             indent=1,
         )

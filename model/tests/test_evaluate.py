@@ -59,3 +59,29 @@ def test_scores_per_kit(tmp_path):
     assert result["by_kit"]["blue"]["kick"]["f_pooled"] == 0.0
     assert result["by_kit"]["red"]["snare"]["files"] == 2
     assert result["kick"]["f"] == 0.5
+
+
+def test_errors_split_recall_by_velocity_and_false_alarms_by_source(tmp_path):
+    ref = [(0.5, "kick", 100), (1.0, "snare", 20), (1.5, "snare", 90)]
+    pairs = [_write_pair(tmp_path, "clip_000", ref)]
+    played = [
+        [0.5, "kick", 0.8],
+        [1.0, "snare", 0.15],
+        [1.5, "snare", 0.7],
+        [2.0, "ride", 0.6],
+        [2.5, "hihat_closed", 0.5],
+    ]
+    # The soft snare is missed; a false hi-hat on the ride, one on nothing, a false snare on the kick.
+    est = {"clip_000": [[(0.5, 0.7)], [(0.51, 0.5), (1.5, 0.6)], [(2.01, 0.5), (2.5, 0.5), (3.0, 0.4)]]}
+    result = score_notes(pairs, lambda wav: est[wav.stem], events={"clip_000": played})
+    errors = result["errors"]
+    assert errors["snare"]["recall_by_velocity"] == {
+        "1-31": {"recall": 0.0, "refs": 1},
+        "64-95": {"recall": 1.0, "refs": 1},
+    }
+    assert errors["kick"]["recall_by_velocity"] == {"96-127": {"recall": 1.0, "refs": 1}}
+    assert errors["snare"]["false_alarms_by_source"] == {"kick": 1}
+    # The hi-hat at 2.5 s was played but is not in the reference TSV, so it counts as a false
+    # alarm of no other instrument's making ("none"), like the one at 3.0 s.
+    assert errors["hihat"]["false_alarms_by_source"] == {"none": 2, "ride": 1}
+    assert "errors" not in score_notes(pairs, lambda wav: est[wav.stem])

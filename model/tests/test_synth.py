@@ -10,7 +10,7 @@ import pytest
 import soundfile as sf
 
 from hitscribe_trainer import kits as kits_mod
-from hitscribe_trainer.evaluate import clip_kits
+from hitscribe_trainer.evaluate import clip_events, clip_kits
 from hitscribe_trainer.grooves import STYLES, generate_groove
 from hitscribe_trainer.kits import INSTRUMENTS, SR, Kit, load_kits, map_instrument_name
 from hitscribe_trainer.synth import (
@@ -225,6 +225,12 @@ def test_validation_render_writes_labels(fake_cache, tmp_path):
             assert 1 <= int(v) <= 127
     validation_kit = kits_mod.VALIDATION_KITS[0]
     assert clip_kits(tmp_path) == {p.stem: dict.fromkeys(("kick", "snare", "hihat"), validation_kit) for p in paths}
+    # Every rendered hit is recorded (distractors too), and every label is one of them.
+    played = clip_events(tmp_path)
+    assert set(played) == {p.stem for p in paths}
+    for p in paths:
+        times = {round(t, 5) for t, _, _ in played[p.stem]}
+        assert all(round(float(r.split("\t")[0]), 5) in times for r in p.with_suffix(".tsv").read_text().splitlines())
 
 
 def test_validation_kits_file_matches_module():
