@@ -31,6 +31,13 @@ def _cmd_synth(args) -> None:
     print(f"rendered {args.clips} labelled clips from {args.split} kits into {args.out}")
 
 
+def _cmd_join_set(args) -> None:
+    from .synth import join_set
+
+    out = join_set(Path(args.data), Path(args.out), args.gap_seconds)
+    print(f"joined {args.data} into {out}")
+
+
 def _cmd_train(args) -> None:
     from .train import TrainOptions, train
 
@@ -157,6 +164,12 @@ def main(argv: list[str] | None = None) -> None:
         "--mics-p", type=float, default=0.0, help="share of clips recorded with close microphones plus overheads"
     )
     s.set_defaults(fn=_cmd_synth)
+
+    s = sub.add_parser("join-set", help="join a rendered set's clips into one long stream (scored as one file)")
+    s.add_argument("--data", default="model/cache/validation")
+    s.add_argument("--out", default="model/cache/validation-long")
+    s.add_argument("--gap-seconds", type=float, default=0.0, help="silence between clips")
+    s.set_defaults(fn=_cmd_join_set)
 
     s = sub.add_parser("train", help="train or resume (time-boxed)")
     s.add_argument("--run", default="model/runs/main")

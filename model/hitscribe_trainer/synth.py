@@ -498,6 +498,45 @@ def render_validation_set(
     return paths
 
 
+def join_set(src_dir: Path, out_dir: Path, gap_seconds: float = 0.0) -> Path:
+    """Join a rendered set's clips end to end into one stream, ``stream.wav`` + ``stream.tsv``
+    (labels shifted by each clip's start; ``gap_seconds`` of silence between clips), with an
+    ``info.json`` whose ``clip_events`` are shifted the same way. Scored as one file, it shows
+    what streaming for minutes (as on a real recording) does that clip-by-clip scoring, each
+    clip from a fresh state, hides."""
+    src_dir, out_dir = Path(src_dir), Path(out_dir)
+    wavs = sorted(src_dir.glob("clip_*.wav"))
+    if not wavs:
+        raise ValueError(f"no clip_*.wav in {src_dir}")
+    info = json.loads((src_dir / "info.json").read_text()) if (src_dir / "info.json").exists() else {}
+    src_events = info.get("clip_events") or {}
+    parts, labels, events, start = [], [], [], 0
+    gap = np.zeros(int(round(gap_seconds * SR)), np.float32)
+    for i, wav in enumerate(wavs):
+        audio, sr = sf.read(str(wav), dtype="float32")
+        if sr != SR:
+            raise ValueError(f"{wav} is at {sr} Hz, not {SR}")
+        if i and len(gap):
+            parts.append(gap)
+            start += len(gap)
+        offset = start / SR
+        for line in wav.with_suffix(".tsv").read_text().splitlines():
+            t, lab, vel = line.split("\t")
+            labels.append(f"{float(t) + offset:.6f}\t{lab}\t{vel}")
+        events += [[round(t + offset, 6), inst, v] for t, inst, v in src_events.get(wav.stem, [])]
+        parts.append(audio)
+        start += len(audio)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    out = out_dir / "stream.wav"
+    sf.write(str(out), np.concatenate(parts), SR, subtype="FLOAT")
+    (out_dir / "stream.tsv").write_text("\n".join(labels) + "\n")
+    joined = {"joined_from": str(src_dir), "clips": len(wavs), "gap_seconds": gap_seconds, "sr": SR}
+    if src_events:
+        joined["clip_events"] = {"stream": events}
+    (out_dir / "info.json").write_text(json.dumps(joined, indent=1))
+    return out
+
+
 # --------------------------------------------------------------------------- CLI
 
 

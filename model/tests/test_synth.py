@@ -21,6 +21,7 @@ from hitscribe_trainer.synth import (
     draw_blends,
     draw_microphones,
     iter_user_audio,
+    join_set,
     render_clip,
     render_events,
     render_validation_set,
@@ -323,3 +324,22 @@ def test_blending_and_one_shot_eq_change_timbre_only_when_asked(fake_kits):
     timbre = SynthOptions(voicing_p=0.9, voicing_eq_p=0.5, blend_p=0.5, mics_p=0.5)
     audio, events = render_clip(np.random.default_rng(9), fake_kits, 2.0, SR, timbre)
     assert events and np.all(np.isfinite(audio))
+
+
+def test_join_set_keeps_audio_labels_and_events_in_step(fake_cache, tmp_path):
+    clips = tmp_path / "clips"
+    paths = render_validation_set(fake_cache, clips, n_clips=3, seconds=1.0, seed=2)
+    stream = join_set(clips, tmp_path / "long", gap_seconds=0.5)
+    audio, sr = sf.read(str(stream), dtype="float32")
+    assert sr == SR and len(audio) == int(3.0 * SR + 2 * 0.5 * SR)
+    second = sf.read(str(paths[1]), dtype="float32")[0]
+    assert np.array_equal(audio[int(1.5 * SR) : int(2.5 * SR)], second), "clip 2 starts after clip 1 and a gap"
+    labels = [line.split("\t") for line in stream.with_suffix(".tsv").read_text().splitlines()]
+    expected = sum(len(p.with_suffix(".tsv").read_text().splitlines()) for p in paths)
+    assert len(labels) == expected and all(0 <= float(t) < 4.0 for t, _, _ in labels)
+    first_of_second = paths[1].with_suffix(".tsv").read_text().splitlines()
+    if first_of_second:
+        t = float(first_of_second[0].split("\t")[0]) + 1.5
+        assert any(abs(float(row[0]) - t) < 1e-5 for row in labels)
+    played = clip_events(tmp_path / "long")["stream"]
+    assert len(played) == sum(len(v) for v in clip_events(clips).values())
