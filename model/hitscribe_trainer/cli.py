@@ -66,6 +66,7 @@ def _cmd_train(args) -> None:
         voicing_p=args.voicing_p,
         voicing_eq_p=args.voicing_eq_p,
         blend_p=args.blend_p,
+        carry_state_p=args.carry_state_p,
         conv2d_channels=args.conv2d_channels,
     )
     print(train(opts))
@@ -214,6 +215,12 @@ def main(argv: list[str] | None = None) -> None:
         "--blend-p",
         type=float,
         help="share of instruments per clip layered with the same instrument of another kit (default 0)",
+    )
+    s.add_argument(
+        "--carry-state-p",
+        type=float,
+        default=0.0,
+        help="share of clips whose GRU starts from the previous batch's final state (long-stream training)",
     )
     s.add_argument(
         "--conv2d-channels",

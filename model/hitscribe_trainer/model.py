@@ -175,10 +175,12 @@ class HitscribeNet(nn.Module):
             "component_gain": self.gain_head(z),
         }
 
-    def forward(self, audio: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Offline pass over ``audio`` [B, N]; every output is [B, T, ...], T = N // hop.
+    def forward(self, audio: torch.Tensor, gru_state: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """Offline pass over ``audio`` [B, N]; every output is [B, T, ...], T = N // hop, except
+        ``gru_state`` [1, B, hidden], the GRU's state after the last frame.
 
-        Output frame ``t`` describes input frame ``t - lookahead_frames``.
+        Output frame ``t`` describes input frame ``t - lookahead_frames``. ``gru_state`` (default
+        zeros) starts the GRU as if it had already heard other audio (training with carried state).
         """
         n = audio.shape[-1] // self.cfg.hop * self.cfg.hop
         power = self.frames_power_offline(audio[..., :n])
@@ -192,8 +194,8 @@ class HitscribeNet(nn.Module):
         for conv in self.tconvs:
             x = x + F.elu(conv(x))
         seq = x.transpose(1, 2)
-        h, _ = self.gru(seq)
-        return self._heads(h, seq)
+        h, last = self.gru(seq, gru_state)
+        return {**self._heads(h, seq), "gru_state": last}
 
 
 def synth_activations(out: dict[str, torch.Tensor], time_frames: int, projection=sparsemax) -> torch.Tensor:

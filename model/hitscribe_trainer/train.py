@@ -58,7 +58,22 @@ class TrainOptions:
     #: more than the ``init_onnx`` model's widens it without changing its output
     #: (``warmstart.widen_front_end``).
     conv2d_channels: int = 0
+    #: Share of batch items whose GRU starts from the state the previous batch's item ended in
+    #: (detached) instead of zeros, so that training sees the states of a long stream (0: never).
+    carry_state_p: float = 0.0
     checkpoint_minutes: float = 5.0
+
+
+def carried_state(
+    previous: torch.Tensor | None, batch_size: int, p: float, rng: np.random.Generator
+) -> torch.Tensor | None:
+    """The GRU's starting state for a batch: each item's previous final state with probability
+    ``p``, else zeros; ``None`` (zeros for all) when nothing is carried. ``rng`` is drawn only
+    when ``p > 0``, so runs without carried state are unchanged."""
+    if p <= 0 or previous is None or previous.shape[1] != batch_size:
+        return None
+    keep = torch.from_numpy(rng.random(batch_size) < p).to(previous.dtype)
+    return previous * keep[None, :, None]
 
 
 def setup_logging(run_dir: Path) -> None:
@@ -162,6 +177,7 @@ def train(opts: TrainOptions, cfg: ModelConfig | None = None) -> Path:
         tmp.replace(ckpt_path)
 
     net.train()
+    carry: torch.Tensor | None = None
     for batch in loader:
         now = time.time() - start
         if now >= budget or step >= opts.max_steps:
@@ -169,7 +185,8 @@ def train(opts: TrainOptions, cfg: ModelConfig | None = None) -> Path:
         frac = now / budget
         for group in optim.param_groups:  # warm-up then cosine decay over the time budget
             group["lr"] = opts.lr * min(1.0, (step + 1) / 300) * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * frac)))
-        out = net(batch["audio"])
+        out = net(batch["audio"], carried_state(carry, batch["audio"].shape[0], opts.carry_state_p, rng))
+        carry = out["gru_state"].detach()
         loss = batch["audio"].new_zeros(())
         parts = {}
         if use_sup:

@@ -106,3 +106,25 @@ def test_widened_front_end_computes_the_same_outputs():
     out = wide(audio[None])
     out["onset_logits"].sum().backward()
     assert wide.proj.weight.grad[:, 4 * (net.cfg.n_mels // 4) :].abs().sum() > 0
+
+
+def test_carried_gru_state_starts_the_stream_where_the_last_clip_ended():
+    from hitscribe_trainer.train import carried_state
+
+    torch.manual_seed(0)
+    net = HitscribeNet(ModelConfig()).eval()
+    audio = torch.randn(2, 24000) * 0.1
+    with torch.no_grad():
+        first, second = net(audio[:, :12000]), net(audio[:, 12000:])
+        resumed = net(audio[:, 12000:], first["gru_state"])
+    assert first["gru_state"].shape == (1, 2, net.cfg.gru_hidden)
+    # Zeros are the default; a carried state changes what follows.
+    zeros = net(audio[:, 12000:], torch.zeros_like(first["gru_state"]))
+    assert torch.allclose(zeros["onset_logits"], second["onset_logits"])
+    assert not torch.allclose(resumed["onset_logits"], second["onset_logits"])
+    rng = np.random.default_rng(1)
+    assert carried_state(first["gru_state"], 2, 0.0, rng) is None
+    assert rng.random() == np.random.default_rng(1).random(), "p = 0 draws nothing"
+    kept = carried_state(first["gru_state"], 2, 1.0, rng)
+    assert torch.equal(kept, first["gru_state"])
+    assert carried_state(first["gru_state"], 3, 1.0, rng) is None, "a batch of another size starts fresh"
