@@ -137,7 +137,7 @@ def draw_microphones(rng: np.random.Generator, instruments: set[str], sr: int) -
     """A random close-plus-overhead set-up. Instruments without a close microphone sit close to
     the overheads (at most 1.5 ms later), so labels stay at the time the mix first hears them."""
     close, delay, level = {}, {}, {}
-    for inst in instruments:
+    for inst in sorted(instruments):  # sorted: a set's order changes with PYTHONHASHSEED
         fam = _family(inst)
         close[inst] = inst in ("kick", "snare") or rng.random() >= NO_CLOSE_MIC_P.get(fam, 0.0)
         late_ms = rng.uniform(1.0, 6.0) if close[inst] else rng.uniform(0.0, 1.5)

@@ -343,3 +343,30 @@ def test_join_set_keeps_audio_labels_and_events_in_step(fake_cache, tmp_path):
         assert any(abs(float(row[0]) - t) < 1e-5 for row in labels)
     played = clip_events(tmp_path / "long")["stream"]
     assert len(played) == sum(len(v) for v in clip_events(clips).values())
+
+
+def test_microphone_renders_do_not_depend_on_the_hash_seed(tmp_path):
+    # A set's iteration order changes with PYTHONHASHSEED, so drawing per instrument in set
+    # order made microphone renders differ from one process to the next.
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import numpy as np\n"
+        "from hitscribe_trainer.synth import draw_microphones\n"
+        "insts = {'kick', 'snare', 'hihat_closed', 'crash', 'tom_low', 'ride'}\n"
+        "m = draw_microphones(np.random.default_rng(4), insts, 24000)\n"
+        "print(sorted(m.delay.items()), sorted(m.close.items()))\n"
+    )
+    outs = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            env={**os.environ, "PYTHONHASHSEED": str(seed)},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in (1, 2, 3)
+    }
+    assert len(outs) == 1
