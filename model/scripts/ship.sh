@@ -82,3 +82,9 @@ $train evaluate --checkpoint "$run8/checkpoint.pt" --thresholds 0.5 0.5 0.5 --da
 #     --mix-kits-p 0.5
 # Run 10 (control for run 9, not shipped: held-out 0.689; model/results/ship-rule-v10.md): v8's
 # width, the same recipe for 40 minutes: as run 9 without --conv2d-channels, --max-minutes 40 --seed 10.
+# Run 11 (not shipped: microphone set 0.738, average with the plain set 0.7165 < 0.7215;
+# model/results/ship-rule-v11.md): v8 with timbre augmentation, 5 s clips and carried GRU state.
+#   $train --cache model/cache train --run model/runs/v11 --init-onnx assets/models/hitscribe-causal.onnx \
+#     --max-minutes 100 --batch 6 --seconds 5 --lr 3e-4 --unsupervised-weight 0 --component-weight 0.25 \
+#     --velocity-corr-weight 0.2 --threads 1 --workers 1 --lookahead 2 --seed 11 --mix-kits-p 0.5 \
+#     --voicing-p 0.8 --voicing-eq-p 0.5 --blend-p 0.3 --carry-state-p 0.8
