@@ -166,7 +166,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     s.set_defaults(fn=_cmd_synth)
 
-    s = sub.add_parser("join-set", help="join a rendered set's clips into one long stream (scored as one file)")
+    s = sub.add_parser("join-set", help="join a rendered set's clips into one stream that changes sound at every join")
     s.add_argument("--data", default="model/cache/validation")
     s.add_argument("--out", default="model/cache/validation-long")
     s.add_argument("--gap-seconds", type=float, default=0.0, help="silence between clips")

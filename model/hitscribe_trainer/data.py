@@ -113,7 +113,6 @@ class SyntheticGrooves(torch.utils.data.IterableDataset):
         hop: int,
         seed: int,
         split: str = "train",
-        mix_kits_p: float | None = None,
         synth_overrides: dict | None = None,
     ):
         super().__init__()
@@ -125,20 +124,14 @@ class SyntheticGrooves(torch.utils.data.IterableDataset):
             seed,
             split,
         )
-        #: Overrides ``TRAINING_OPTIONS.mix_kits_p`` (each instrument from a random kit) when set.
-        self.mix_kits_p = mix_kits_p
-        #: Further ``SynthOptions`` fields to override (e.g. ``voicing_p``, ``blend_p``).
+        #: ``TRAINING_OPTIONS`` fields to override (e.g. ``mix_kits_p``, ``voicing_p``, ``blend_p``).
         self.synth_overrides = dict(synth_overrides or {})
 
     def __iter__(self) -> Iterator[dict]:
         from .kits import load_kits
         from .synth import TRAINING_OPTIONS, render_clip
 
-        options = TRAINING_OPTIONS
-        if self.mix_kits_p is not None:
-            options = replace(options, mix_kits_p=self.mix_kits_p)
-        if self.synth_overrides:
-            options = replace(options, **self.synth_overrides)
+        options = replace(TRAINING_OPTIONS, **self.synth_overrides)
 
         info = torch.utils.data.get_worker_info()
         rng = np.random.default_rng(self.seed + (info.id if info else 0) * 7919)

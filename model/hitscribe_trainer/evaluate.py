@@ -276,15 +276,19 @@ def tune_thresholds(pairs, outputs_fn, hop, sr, lookahead, retrigger_s, grid=Non
 def clip_kits(folder: Path) -> dict[str, dict[str, str]]:
     """File stem -> class -> kit name, from the ``info.json`` that ``synth`` writes (empty when
     the folder has none, as for recordings)."""
-    info = folder / "info.json"
-    return json.loads(info.read_text()).get("clip_kits", {}) if info.exists() else {}
+    return _render_info(folder).get("clip_kits", {})
 
 
 def clip_events(folder: Path) -> dict[str, list] | None:
     """File stem -> every rendered hit ``[time_s, instrument, velocity]`` (distractors too), from
     the ``info.json`` that ``synth`` writes; ``None`` when the folder has none."""
+    return _render_info(folder).get("clip_events")
+
+
+def _render_info(folder: Path) -> dict:
+    """The ``info.json`` that ``synth`` writes beside its renders (empty when there is none)."""
     info = folder / "info.json"
-    return json.loads(info.read_text()).get("clip_events") if info.exists() else None
+    return json.loads(info.read_text()) if info.exists() else {}
 
 
 def find_pairs(folder: Path) -> list[tuple[Path, Path]]:

@@ -502,8 +502,9 @@ def join_set(src_dir: Path, out_dir: Path, gap_seconds: float = 0.0) -> Path:
     """Join a rendered set's clips end to end into one stream, ``stream.wav`` + ``stream.tsv``
     (labels shifted by each clip's start; ``gap_seconds`` of silence between clips), with an
     ``info.json`` whose ``clip_events`` are shifted the same way. Scored as one file, it shows
-    what streaming for minutes (as on a real recording) does that clip-by-clip scoring, each
-    clip from a fresh state, hides."""
+    how the model recovers from abrupt changes of kit, level and mix, which clip-by-clip
+    scoring (each clip from a fresh state) hides. For long streams without such changes,
+    render long clips instead (``synth --seconds 60``)."""
     src_dir, out_dir = Path(src_dir), Path(out_dir)
     wavs = sorted(src_dir.glob("clip_*.wav"))
     if not wavs:

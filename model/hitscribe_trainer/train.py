@@ -59,7 +59,7 @@ class TrainOptions:
     #: (``warmstart.widen_front_end``).
     conv2d_channels: int = 0
     #: Share of batch items whose GRU starts from the state the previous batch's item ended in
-    #: (detached) instead of zeros, so that training sees the states of a long stream (0: never).
+    #: (detached) instead of zeros, so that training sees states left by earlier audio (0: never).
     carry_state_p: float = 0.0
     checkpoint_minutes: float = 5.0
 
@@ -127,10 +127,10 @@ def train(opts: TrainOptions, cfg: ModelConfig | None = None) -> Path:
             cfg.sample_rate,
             cfg.hop,
             opts.seed + step,
-            mix_kits_p=opts.mix_kits_p,
             synth_overrides={
                 k: v
                 for k, v in (
+                    ("mix_kits_p", opts.mix_kits_p),
                     ("voicing_p", opts.voicing_p),
                     ("voicing_eq_p", opts.voicing_eq_p),
                     ("blend_p", opts.blend_p),
