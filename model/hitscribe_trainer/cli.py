@@ -68,6 +68,9 @@ def _cmd_train(args) -> None:
         blend_p=args.blend_p,
         carry_state_p=args.carry_state_p,
         conv2d_channels=args.conv2d_channels,
+        freq_mask_p=args.freq_mask_p,
+        freq_mask_bands=args.freq_mask_bands,
+        dropout=args.dropout,
     )
     print(train(opts))
 
@@ -222,6 +225,14 @@ def main(argv: list[str] | None = None) -> None:
         default=0.0,
         help="share of clips whose GRU starts from the previous batch's final state (long-stream training)",
     )
+    s.add_argument(
+        "--freq-mask-p",
+        type=float,
+        default=0.0,
+        help="share of clips whose log-mel features lose 1-2 random mel bands (frequency masking)",
+    )
+    s.add_argument("--freq-mask-bands", type=int, default=8, help="widest masked band, in mel bands")
+    s.add_argument("--dropout", type=float, default=0.0, help="dropout on the trunk's features in training")
     s.add_argument(
         "--conv2d-channels",
         type=int,

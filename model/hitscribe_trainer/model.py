@@ -104,6 +104,38 @@ class CausalConv(nn.Module):
         return self.conv(full), full[..., -self.cache_frames :]
 
 
+class TrainingNoise(nn.Module):
+    """Training-only regularisation; the identity in eval mode, so it never reaches the export.
+
+    - ``mask_p``: share of batch items whose log-mel features lose one or two random bands of up
+      to ``mask_bands`` mel bands each (SpecAugment-style frequency masking; a masked band reads
+      as digital silence, the front end's 0), so that no class leans on one narrow band of one
+      kit's timbre;
+    - ``dropout``: dropout on the trunk's features before the GRU and the heads.
+    """
+
+    def __init__(self, mask_p: float = 0.0, mask_bands: int = 8, dropout: float = 0.0):
+        super().__init__()
+        self.mask_p = mask_p
+        self.mask_bands = mask_bands
+        self.dropout = nn.Dropout(dropout)
+
+    def mask_bands_of(self, x: torch.Tensor) -> torch.Tensor:
+        """``x`` [B, channels, mels, T] with random mel bands of random items zeroed."""
+        if not self.training or self.mask_p <= 0:
+            return x
+        batch, _, mels, _ = x.shape
+        keep = torch.ones(batch, 1, mels, 1, dtype=x.dtype)
+        for item in range(batch):
+            if torch.rand(()) >= self.mask_p:
+                continue
+            for _ in range(int(torch.randint(1, 3, ()))):
+                width = int(torch.randint(1, self.mask_bands + 1, ()))
+                low = int(torch.randint(0, mels - width + 1, ()))
+                keep[item, :, low : low + width] = 0
+        return x * keep
+
+
 class HitscribeNet(nn.Module):
     """Log-mel front end, 2-D causal convolutions, dilated 1-D causal convolutions, a GRU, heads."""
 
@@ -139,6 +171,8 @@ class HitscribeNet(nn.Module):
         self.offset_head = nn.Linear(feat, n_cls)
         self.component_head = nn.Linear(feat, len(COMPONENTS))
         self.gain_head = nn.Linear(feat, len(COMPONENTS))
+        #: Training-only noise (the trainer sets its strength); holds no weights.
+        self.noise = TrainingNoise()
 
     # ----- front end -------------------------------------------------------------------------
     def _features_from_power(self, power: torch.Tensor, prev_logmel: torch.Tensor | None):
@@ -185,7 +219,7 @@ class HitscribeNet(nn.Module):
         n = audio.shape[-1] // self.cfg.hop * self.cfg.hop
         power = self.frames_power_offline(audio[..., :n])
         x, _ = self._features_from_power(power, None)
-        x = F.elu(self.conv2d_a(x))
+        x = F.elu(self.conv2d_a(self.noise.mask_bands_of(x)))
         x = F.max_pool2d(x, (2, 1))
         x = F.elu(self.conv2d_b(x))
         x = F.max_pool2d(x, (2, 1))
@@ -193,7 +227,7 @@ class HitscribeNet(nn.Module):
         x = F.elu(self.proj(x.reshape(b, c * f, t)))
         for conv in self.tconvs:
             x = x + F.elu(conv(x))
-        seq = x.transpose(1, 2)
+        seq = self.noise.dropout(x.transpose(1, 2))
         h, last = self.gru(seq, gru_state)
         return {**self._heads(h, seq), "gru_state": last}
 

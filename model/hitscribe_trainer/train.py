@@ -15,7 +15,7 @@ from tqdm import tqdm
 
 from .data import SyntheticGrooves, UserRecordings, draw_templates
 from .losses import MultiResolutionLogSpectrum, component_onset_loss, reconstruction_loss, supervised_loss
-from .model import HitscribeNet, ModelConfig, count_parameters, synth_activations
+from .model import HitscribeNet, ModelConfig, TrainingNoise, count_parameters, synth_activations
 from .sparsemax import sparsemax
 
 log = logging.getLogger("hitscribe.train")
@@ -61,6 +61,12 @@ class TrainOptions:
     #: Share of batch items whose GRU starts from the state the previous batch's item ended in
     #: (detached) instead of zeros, so that training sees states left by earlier audio (0: never).
     carry_state_p: float = 0.0
+    #: Share of clips whose log-mel features lose random mel bands (``model.TrainingNoise``; 0: never).
+    freq_mask_p: float = 0.0
+    #: Widest masked band, in mel bands (of 64).
+    freq_mask_bands: int = 8
+    #: Dropout on the trunk's features in training (0: none, as up to v8).
+    dropout: float = 0.0
     checkpoint_minutes: float = 5.0
 
 
@@ -109,6 +115,7 @@ def train(opts: TrainOptions, cfg: ModelConfig | None = None) -> Path:
     elif state is None and opts.conv2d_channels:
         cfg = ModelConfig.from_dict({**cfg.to_dict(), "conv2d_channels": opts.conv2d_channels})
         net = HitscribeNet(cfg)
+    net.noise = TrainingNoise(opts.freq_mask_p, opts.freq_mask_bands, opts.dropout)
     optim = torch.optim.Adam(net.parameters(), lr=opts.lr)
     step, elapsed = 0, 0.0
     if state is not None:

@@ -128,3 +128,27 @@ def test_carried_gru_state_starts_the_stream_where_the_last_clip_ended():
     kept = carried_state(first["gru_state"], 2, 1.0, rng)
     assert torch.equal(kept, first["gru_state"])
     assert carried_state(first["gru_state"], 3, 1.0, rng) is None, "a batch of another size starts fresh"
+
+
+def test_training_noise_masks_bands_in_training_only():
+    from hitscribe_trainer.model import TrainingNoise
+
+    torch.manual_seed(0)
+    net = HitscribeNet(ModelConfig())
+    keys = set(net.state_dict())
+    net.noise = TrainingNoise(mask_p=1.0, mask_bands=8, dropout=0.2)
+    assert set(net.state_dict()) == keys, "the noise adds no weights, so exports are unchanged"
+    x = torch.rand(4, 2, 64, 10) + 0.1
+    net.train()
+    masked = net.noise.mask_bands_of(x)
+    zero_bands = (masked[:, 0, :, 0] == 0).sum(dim=1)
+    assert ((zero_bands >= 1) & (zero_bands <= 16)).all()
+    assert torch.equal(masked[masked != 0], x[masked != 0])
+    net.eval()
+    assert torch.equal(net.noise.mask_bands_of(x), x)
+    audio = torch.randn(1, 2400) * 0.1
+    with torch.no_grad():
+        plain = HitscribeNet(ModelConfig())
+        plain.load_state_dict(net.state_dict())
+        plain.eval()
+        assert torch.equal(net(audio)["onset_logits"], plain(audio)["onset_logits"])
