@@ -64,6 +64,12 @@ $train --cache model/cache train --run "$run8" --init-onnx "$run7/v7.onnx" --max
   --threads 1 --workers 1 --lookahead 2 --seed 8 --mix-kits-p 0.5
 [ -d model/cache/validation-mics ] || $train --cache model/cache synth --out model/cache/validation-mics \
   --clips 30 --seconds 10 --seed 4321 --mics-p 1
+# Second renders of both held-out conditions with new seeds (the ship rules from run 12 on decide
+# on all four sets: model/scripts/score-sets.sh).
+[ -d model/cache/validation-b ] || $train --cache model/cache synth --out model/cache/validation-b \
+  --clips 60 --seconds 10 --seed 1235
+[ -d model/cache/validation-mics-b ] || $train --cache model/cache synth --out model/cache/validation-mics-b \
+  --clips 30 --seconds 10 --seed 4322 --mics-p 1
 # Realism checks (reported, not used to decide): continuous 60 s held-out renders, and the held-out
 # clips joined into one stream that changes kit, level and mix every 10 s.
 [ -d model/cache/validation-60s ] || $train --cache model/cache synth --out model/cache/validation-60s \
