@@ -110,3 +110,5 @@ $train evaluate --checkpoint "$run12/checkpoint.pt" --thresholds 0.5 0.5 0.5 --d
 # Run 12b (control for run 12, not shipped: composite 0.721 against v8's 0.727;
 # model/results/ship-rule-v12.md): run 11's timbre augmentation alone, as run 12 without the
 # regularisation and with --seed 13 --voicing-p 0.8 --voicing-eq-p 0.5 --blend-p 0.3.
+# Run 13 (not shipped: composite 0.735 against the 0.739 its rule needed; model/results/ship-rule-v13.md):
+# v12 for 35 min at --lr 2e-4 --seed 13 with --freq-mask-p 0.8 --freq-mask-bands 12 --dropout 0.2.
