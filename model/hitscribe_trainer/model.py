@@ -125,7 +125,7 @@ class TrainingNoise(nn.Module):
         if not self.training or self.mask_p <= 0:
             return x
         batch, _, mels, _ = x.shape
-        keep = torch.ones(batch, 1, mels, 1, dtype=x.dtype)
+        keep = torch.ones(batch, 1, mels, 1, dtype=x.dtype, device=x.device)
         for item in range(batch):
             if torch.rand(()) >= self.mask_p:
                 continue

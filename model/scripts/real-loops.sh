@@ -7,6 +7,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
+[ -x target/release/hitscribe ] || cargo build --release -p hitscribe-cli
 model=${1:-assets/models/hitscribe-causal.onnx}
 samples=/usr/share/sonic-pi/samples
 out=$(mktemp -d)

@@ -5,7 +5,8 @@
 # from run 1's export) -> export -> run 3 (fine-tuning on 52 training kits with the auxiliary
 # component-onset loss, 100 min, started from run 2's export) -> runs 5 to 8 (55, 33, 85 and 45
 # min, each fine-tuning the previous export: lower learning rates, microphones, mixed kits, the
-# velocity correlation term) -> run 12 (95 min: frequency masking and dropout) -> threshold tuning report -> evaluation on held-out kits -> ONNX export.
+# velocity correlation term) -> run 12 (95 min: frequency masking and dropout) -> threshold
+# tuning report -> evaluation on held-out kits -> ONNX export.
 # Resumable: re-running continues each run from its checkpoint. (The shipped runs 1 and 2
 # predate the extra kits of run 3 and run 1 predates kit voicing; the loader now always uses
 # both, so runs 1 and 2 are reproduced in spirit, not bit for bit.)
@@ -95,7 +96,7 @@ $train evaluate --checkpoint "$run12/checkpoint.pt" --thresholds 0.5 0.5 0.5 --d
   --streaming --onnx assets/models/hitscribe-causal.onnx --report "$run12/eval-streaming.json"
 # Run 9 (candidate, not shipped: the engine cost a median 1.05 % of one core against the rule's 1 %;
 # model/results/ship-rule-v9.md): v8 with a 24-channel 2-D front end, 90 more minutes.
-#   $train --cache model/cache train --run model/runs/v9 --init-onnx assets/models/hitscribe-causal.onnx \
+#   $train --cache model/cache train --run model/runs/v9 --init-onnx "$run8/v8.onnx" \
 #     --conv2d-channels 24 --max-minutes 90 --batch 12 --seconds 2.5 --lr 3e-4 --unsupervised-weight 0 \
 #     --component-weight 0.25 --velocity-corr-weight 0.2 --threads 1 --workers 1 --lookahead 2 --seed 9 \
 #     --mix-kits-p 0.5
@@ -103,7 +104,7 @@ $train evaluate --checkpoint "$run12/checkpoint.pt" --thresholds 0.5 0.5 0.5 --d
 # width, the same recipe for 40 minutes: as run 9 without --conv2d-channels, --max-minutes 40 --seed 10.
 # Run 11 (not shipped: microphone set 0.738, average with the plain set 0.7165 < 0.7215;
 # model/results/ship-rule-v11.md): v8 with timbre augmentation, 5 s clips and carried GRU state.
-#   $train --cache model/cache train --run model/runs/v11 --init-onnx assets/models/hitscribe-causal.onnx \
+#   $train --cache model/cache train --run model/runs/v11 --init-onnx "$run8/v8.onnx" \
 #     --max-minutes 100 --batch 6 --seconds 5 --lr 3e-4 --unsupervised-weight 0 --component-weight 0.25 \
 #     --velocity-corr-weight 0.2 --threads 1 --workers 1 --lookahead 2 --seed 11 --mix-kits-p 0.5 \
 #     --voicing-p 0.8 --voicing-eq-p 0.5 --blend-p 0.3 --carry-state-p 0.8
