@@ -1,4 +1,4 @@
-"""``hitscribe-train``: prepare-kits, synth, train, export, evaluate."""
+"""``hitscribe-train``: prepare-kits, synth, train, average, export, evaluate."""
 
 from __future__ import annotations
 
@@ -128,6 +128,13 @@ def _cmd_score_tsv(args) -> None:
         write_report(result, Path(args.report))
 
 
+def _cmd_average(args) -> None:
+    from .soup import average_checkpoints
+
+    out = average_checkpoints([Path(c) for c in args.checkpoints], Path(args.out))
+    print(f"averaged {len(args.checkpoints)} checkpoints into {out}")
+
+
 def _cmd_export(args) -> None:
     from .export import export_onnx, load_checkpoint, reexport
 
@@ -241,6 +248,11 @@ def main(argv: list[str] | None = None) -> None:
         "without changing its output",
     )
     s.set_defaults(fn=_cmd_train)
+
+    s = sub.add_parser("average", help="average the weights of checkpoints fine-tuned from one model")
+    s.add_argument("--checkpoints", nargs="+", required=True)
+    s.add_argument("--out", required=True)
+    s.set_defaults(fn=_cmd_average)
 
     s = sub.add_parser("score-tsv", help="score TSVs written by `hitscribe transcribe --tsv`")
     s.add_argument("--data", default="model/cache/validation", help="folder of reference wav + tsv")

@@ -1,0 +1,46 @@
+"""Weight averaging: the mean of the tensors, a loadable checkpoint, refusals on mismatch."""
+
+import pytest
+import torch
+
+from hitscribe_trainer.export import load_checkpoint
+from hitscribe_trainer.model import HitscribeNet, ModelConfig
+from hitscribe_trainer.soup import average_checkpoints, average_state_dicts
+
+CFG = ModelConfig(n_mels=32, conv2d_channels=4, channels=16, gru_hidden=16, dilations=(1, 2))
+
+
+def _save(path, seed, cfg=CFG):
+    torch.manual_seed(seed)
+    net = HitscribeNet(cfg)
+    torch.save({"config": cfg.to_dict(), "model": net.state_dict(), "step": seed}, path)
+    return net
+
+
+def test_average_is_the_mean_and_loads(tmp_path):
+    a = _save(tmp_path / "a.pt", 1)
+    b = _save(tmp_path / "b.pt", 2)
+    out = average_checkpoints([tmp_path / "a.pt", tmp_path / "b.pt"], tmp_path / "soup.pt")
+    soup = load_checkpoint(out)
+    for name, p in soup.state_dict().items():
+        expected = (a.state_dict()[name] + b.state_dict()[name]) / 2
+        assert torch.allclose(p, expected, atol=1e-7), name
+    # Averaging one network with itself gives the same network, output for output.
+    same = average_checkpoints([tmp_path / "a.pt", tmp_path / "a.pt"], tmp_path / "same.pt")
+    x = torch.randn(1, 24000) * 0.1
+    with torch.no_grad():
+        ref = a.eval()(x)["onset_logits"]
+        got = load_checkpoint(same)(x)["onset_logits"]
+    assert torch.equal(ref, got)
+
+
+def test_average_refuses_mismatched_models(tmp_path):
+    _save(tmp_path / "a.pt", 1)
+    wider = ModelConfig(n_mels=32, conv2d_channels=4, channels=24, gru_hidden=16, dilations=(1, 2))
+    _save(tmp_path / "w.pt", 2, wider)
+    with pytest.raises(ValueError, match="configuration"):
+        average_checkpoints([tmp_path / "a.pt", tmp_path / "w.pt"], tmp_path / "x.pt")
+    with pytest.raises(ValueError, match="no checkpoints"):
+        average_state_dicts([])
+    with pytest.raises(ValueError, match="non-float"):
+        average_state_dicts([{"n": torch.tensor([1])}, {"n": torch.tensor([2])}])
