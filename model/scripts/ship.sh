@@ -113,3 +113,8 @@ $train evaluate --checkpoint "$run12/checkpoint.pt" --thresholds 0.5 0.5 0.5 --d
 # regularisation and with --seed 13 --voicing-p 0.8 --voicing-eq-p 0.5 --blend-p 0.3.
 # Run 13 (not shipped: composite 0.735 against the 0.739 its rule needed; model/results/ship-rule-v13.md):
 # v12 for 35 min at --lr 2e-4 --seed 13 with --freq-mask-p 0.8 --freq-mask-bands 12 --dropout 0.2.
+# Runs 14a and 14b (not shipped: composites 0.736 and 0.739, 14b's 60 s renders 0.0002 under its bar;
+# model/results/ship-rule-v14.md): v12 for 90 min side by side at --lr 3e-4, 14a with --seed 14
+# --freq-mask-p 0.8 --freq-mask-bands 12 --dropout 0.2, 14b with --seed 15 --freq-mask-p 0.9
+# --freq-mask-bands 16 --dropout 0.3; 14s = `$train average --checkpoints model/runs/v14a/checkpoint.pt
+# model/runs/v14b/checkpoint.pt --out model/runs/v14s/checkpoint.pt`. 14b's export is in model/candidates/.
