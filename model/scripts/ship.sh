@@ -121,3 +121,5 @@ $train evaluate --checkpoint "$run12/checkpoint.pt" --thresholds 0.5 0.5 0.5 --d
 # --freq-mask-p 0.8 --freq-mask-bands 12 --dropout 0.2, 14b with --seed 15 --freq-mask-p 0.9
 # --freq-mask-bands 16 --dropout 0.3; 14s = `$train average --checkpoints model/runs/v14a/checkpoint.pt
 # model/runs/v14b/checkpoint.pt --out model/runs/v14s/checkpoint.pt`. 14b's export is in model/candidates/.
+# Run 15 (a probe, not shipped: composite 0.741; model/results/ablation-v15-component-weight.md): v12 for
+# 35 min, run 12's recipe with --component-weight 1.0 --seed 16. Its export is in model/candidates/.
