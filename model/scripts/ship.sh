@@ -122,4 +122,5 @@ $train evaluate --checkpoint "$run12/checkpoint.pt" --thresholds 0.5 0.5 0.5 --d
 # --freq-mask-bands 16 --dropout 0.3; 14s = `$train average --checkpoints model/runs/v14a/checkpoint.pt
 # model/runs/v14b/checkpoint.pt --out model/runs/v14s/checkpoint.pt`. 14b's export is in model/candidates/.
 # Run 15 (a probe, not shipped: composite 0.741; model/results/ablation-v15-component-weight.md): v12 for
-# 35 min, run 12's recipe with --component-weight 1.0 --seed 16. Its export is in model/candidates/.
+# 35 min, run 12's recipe with --component-weight 1.0 --seed 16; fresh renders (ship-rule-v15.md): 0.713
+# against 0.709, short of its bar. Its export is in model/candidates/.
