@@ -7,7 +7,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
-[ -x target/release/hitscribe ] || cargo build --release -p hitscribe-cli
+cargo build --release --quiet -p hitscribe-cli   # a no-op when up to date; never scores a stale CLI
 model=${1:-assets/models/hitscribe-causal.onnx}
 samples=/usr/share/sonic-pi/samples
 out=$(mktemp -d)

@@ -3,11 +3,11 @@
 #   model/scripts/score-sets.sh MODEL.onnx TAG [SET ...]
 # SET is a folder name under model/cache (default: the four held-out sets of the ship rules).
 # Transcriptions and the score-tsv report of each set go to ${SCORE_DIR:-/tmp/hitscribe-scores}/TAG-SET.
-# Builds the release CLI if it is missing; needs the trainer venv and the renders (ship.sh makes them).
+# Builds the release CLI (a no-op when it is up to date); needs the trainer venv and the renders (ship.sh makes them).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
-[ -x target/release/hitscribe ] || cargo build --release -p hitscribe-cli
+cargo build --release --quiet -p hitscribe-cli   # a no-op when up to date; never scores a stale CLI
 model=$1
 tag=$2
 shift 2
