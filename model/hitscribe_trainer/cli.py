@@ -52,6 +52,7 @@ def _cmd_train(args) -> None:
         supervised_weight=args.supervised_weight,
         component_weight=args.component_weight,
         velocity_corr_weight=args.velocity_corr_weight,
+        distractor_weight=args.distractor_weight,
         unsupervised_weight=args.unsupervised_weight,
         unsupervised_items=args.unsupervised_items,
         unsupervised_every=args.unsupervised_every,
@@ -202,6 +203,13 @@ def main(argv: list[str] | None = None) -> None:
         type=float,
         default=0.0,
         help="weight of the within-clip velocity correlation term (supervised runs)",
+    )
+    s.add_argument(
+        "--distractor-weight",
+        type=float,
+        default=0.0,
+        help="extra onset-loss weight on target-drum negatives within one frame of a tom, "
+        "ride, crash or percussion onset (supervised runs)",
     )
     s.add_argument(
         "--unsupervised-items", type=int, default=0, help="items per batch for the unsupervised term (0 = all)"

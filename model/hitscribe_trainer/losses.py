@@ -14,6 +14,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .model import COMPONENTS
+
 #: (n_fft, low Hz, high Hz): each resolution covers the octaves it resolves best.
 RESOLUTIONS = (
     (2048, 30.0, 150.0),
@@ -122,17 +124,35 @@ def velocity_correlation_loss(pred: torch.Tensor, target: torch.Tensor, mask: to
     return (1 - r)[valid].mean()
 
 
+#: Synthesiser components that are not target drums (hard negatives for the onset classes).
+DISTRACTORS = ("tom", "ride", "crash", "other")
+
+
+def distractor_frames(component_onset: torch.Tensor) -> torch.Tensor:
+    """``[B, T, len(COMPONENTS)]`` component onsets -> ``[B, T]`` bool: a distractor onset
+    lies within one frame."""
+    rows = [COMPONENTS.index(name) for name in DISTRACTORS]
+    hit = component_onset[..., rows].amax(dim=-1)
+    near = F.max_pool1d(hit[:, None], kernel_size=3, stride=1, padding=1)[:, 0]
+    return near > 0
+
+
 def supervised_loss(
     out: dict[str, torch.Tensor],
     targets: dict[str, torch.Tensor],
     lookahead: int,
     pos_weight=4.0,
     velocity_corr_weight: float = 0.0,
+    distractor_weight: float = 0.0,
 ):
     """Onset BCE + velocity/offset regression at onsets, on synthetic labels, plus
     ``velocity_corr_weight`` x :func:`velocity_correlation_loss`.
 
-    ``targets`` hold ``onset``, ``velocity``, ``offset`` as [B, T, C] for input frames.
+    ``targets`` hold ``onset``, ``velocity``, ``offset`` as [B, T, C] for input frames (and
+    ``component_onset`` [B, T, len(COMPONENTS)] when ``distractor_weight`` > 0).
+    ``distractor_weight`` adds that much weight to the target classes' negatives within one
+    frame of a distractor onset (tom, ride, crash, other percussion): hard negatives, where
+    a hi-hat is most often called on a ride or a tambourine.
     """
     t = out["onset_logits"].shape[1]
     n = t - lookahead
@@ -141,6 +161,10 @@ def supervised_loss(
     # The frame just after an onset is ambiguous (the hit spills over); do not punish it.
     after = F.pad(onset[:, :-1], (0, 0, 1, 0))
     weight = torch.where((onset == 0) & (after > 0), torch.zeros_like(onset), torch.ones_like(onset))
+    if distractor_weight > 0:
+        near = distractor_frames(targets["component_onset"][:, :n])
+        hard = (onset == 0) & near[..., None]
+        weight = weight + distractor_weight * hard.to(weight.dtype)
     bce = F.binary_cross_entropy_with_logits(
         logits, onset, weight=weight, pos_weight=torch.tensor(pos_weight, device=logits.device)
     )

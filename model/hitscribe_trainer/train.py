@@ -35,6 +35,7 @@ class TrainOptions:
     supervised_weight: float = 1.0
     component_weight: float = 0.0  # auxiliary onset BCE on every synthesiser component (losses.py)
     velocity_corr_weight: float = 0.0  # within-clip velocity correlation term (losses.py)
+    distractor_weight: float = 0.0  # extra weight on negatives near tom/ride/crash/percussion onsets
     unsupervised_weight: float = 1.0
     unsupervised_items: int = 0  # 0 = whole batch; else the first N items (the term is costly on CPU)
     unsupervised_every: int = 1  # apply the unsupervised term every N steps
@@ -198,7 +199,11 @@ def train(opts: TrainOptions, cfg: ModelConfig | None = None) -> Path:
         parts = {}
         if use_sup:
             sup, parts = supervised_loss(
-                out, batch, cfg.lookahead_frames, velocity_corr_weight=opts.velocity_corr_weight
+                out,
+                batch,
+                cfg.lookahead_frames,
+                velocity_corr_weight=opts.velocity_corr_weight,
+                distractor_weight=opts.distractor_weight,
             )
             loss = loss + opts.supervised_weight * sup
             if opts.component_weight > 0:

@@ -5,11 +5,13 @@ import torch
 
 from hitscribe_trainer.losses import (
     MultiResolutionLogSpectrum,
+    distractor_frames,
     spectral_distance,
+    supervised_loss,
     synthesise,
     velocity_correlation_loss,
 )
-from hitscribe_trainer.model import HitscribeNet, ModelConfig, synth_activations
+from hitscribe_trainer.model import COMPONENTS, HitscribeNet, ModelConfig, synth_activations
 
 
 def test_synthesiser_reproduces_known_signal():
@@ -74,3 +76,29 @@ def test_velocity_correlation_loss_ignores_clip_gain_and_rewards_order():
     reversed_order = (1.0 - target) * mask
     assert abs(velocity_correlation_loss(reversed_order, target, mask).item() - 2.0) < 1e-5
     assert velocity_correlation_loss(affine, target, torch.zeros_like(mask)).item() == 0.0
+
+
+def test_distractor_weight_punishes_a_hat_called_on_a_ride_more_than_elsewhere():
+    frames, classes = 12, 3
+    component = torch.zeros(1, frames, len(COMPONENTS))
+    component[0, 5, COMPONENTS.index("ride")] = 1.0
+    near = distractor_frames(component)
+    assert near[0].nonzero().flatten().tolist() == [4, 5, 6]
+    targets = {
+        "onset": torch.zeros(1, frames, classes),
+        "velocity": torch.zeros(1, frames, classes),
+        "offset": torch.zeros(1, frames, classes),
+        "component_onset": component,
+    }
+
+    def loss_with_false_hat_at(frame, weight):
+        logits = torch.full((1, frames, classes), -6.0)
+        logits[0, frame, 2] = 4.0
+        out = {"onset_logits": logits, "velocity": torch.zeros_like(logits), "offset": torch.zeros_like(logits)}
+        return supervised_loss(out, targets, 0, distractor_weight=weight)[0].item()
+
+    assert abs(loss_with_false_hat_at(5, 0.0) - loss_with_false_hat_at(10, 0.0)) < 1e-6
+    extra_on_ride = loss_with_false_hat_at(5, 2.0) - loss_with_false_hat_at(5, 0.0)
+    extra_elsewhere = loss_with_false_hat_at(10, 2.0) - loss_with_false_hat_at(10, 0.0)
+    assert extra_on_ride > 0.1
+    assert extra_elsewhere < 0.01  # only the (near-zero) true negatives beside the ride
