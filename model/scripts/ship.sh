@@ -124,3 +124,7 @@ $train evaluate --checkpoint "$run12/checkpoint.pt" --thresholds 0.5 0.5 0.5 --d
 # Run 15 (a probe, not shipped: composite 0.741; model/results/ablation-v15-component-weight.md): v12 for
 # 35 min, run 12's recipe with --component-weight 1.0 --seed 16; fresh renders (ship-rule-v15.md): 0.713
 # against 0.709, short of its bar. Its export is in model/candidates/.
+# Runs 16a and 16b (not shipped: 16a's fresh-render mean 0.7212 against the 0.7248 its rule needed;
+# model/results/ship-rule-v16.md): v15 for 85 min side by side with run 15's recipe, 16a --seed 17,
+# 16b --seed 18 --distractor-weight 2.0 (init model/candidates/hitscribe-causal-v15.onnx). 16a's
+# export is in model/candidates/.
