@@ -258,7 +258,12 @@ def main(argv: list[str] | None = None) -> None:
     s.set_defaults(fn=_cmd_train)
 
     s = sub.add_parser("average", help="average the weights of checkpoints fine-tuned from one model")
-    s.add_argument("--checkpoints", nargs="+", required=True)
+    s.add_argument(
+        "--checkpoints",
+        nargs="+",
+        required=True,
+        help="training checkpoints (.pt) or exported models (.onnx) of one configuration",
+    )
     s.add_argument("--out", required=True)
     s.set_defaults(fn=_cmd_average)
 

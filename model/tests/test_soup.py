@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from hitscribe_trainer.export import load_checkpoint
+from hitscribe_trainer.export import export_onnx, load_checkpoint
 from hitscribe_trainer.model import HitscribeNet, ModelConfig
 from hitscribe_trainer.soup import average_checkpoints, average_state_dicts
 
@@ -44,3 +44,27 @@ def test_average_refuses_mismatched_models(tmp_path):
         average_state_dicts([])
     with pytest.raises(ValueError, match="non-float"):
         average_state_dicts([{"n": torch.tensor([1])}, {"n": torch.tensor([2])}])
+
+
+def test_an_export_averages_like_its_checkpoint(tmp_path):
+    a = _save(tmp_path / "a.pt", 1)
+    b = _save(tmp_path / "b.pt", 2)
+    export_onnx(a, tmp_path / "a.onnx", model_name="a", data_summary="x")
+    from_pt = load_checkpoint(average_checkpoints([tmp_path / "a.pt", tmp_path / "b.pt"], tmp_path / "1.pt"))
+    from_onnx = load_checkpoint(average_checkpoints([tmp_path / "a.onnx", tmp_path / "b.pt"], tmp_path / "2.pt"))
+    got, ref = from_onnx.state_dict(), from_pt.state_dict()
+    for name in ref:
+        if name.startswith("component_head.") or name.startswith("gain_head."):
+            # Not in the export: taken from the checkpoint alone.
+            assert torch.equal(got[name], b.state_dict()[name]), name
+        else:
+            assert torch.allclose(got[name], ref[name], atol=1e-6), name
+
+
+def test_an_export_of_another_configuration_is_refused(tmp_path):
+    _save(tmp_path / "a.pt", 1)
+    torch.manual_seed(3)
+    wider = HitscribeNet(ModelConfig(n_mels=32, conv2d_channels=4, channels=24, gru_hidden=16, dilations=(1, 2)))
+    export_onnx(wider, tmp_path / "w.onnx", model_name="w", data_summary="x")
+    with pytest.raises(ValueError, match="configuration"):
+        average_checkpoints([tmp_path / "a.pt", tmp_path / "w.onnx"], tmp_path / "x.pt")
