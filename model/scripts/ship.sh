@@ -128,3 +128,6 @@ $train evaluate --checkpoint "$run12/checkpoint.pt" --thresholds 0.5 0.5 0.5 --d
 # model/results/ship-rule-v16.md): v15 for 85 min side by side with run 15's recipe, 16a --seed 17,
 # 16b --seed 18 --distractor-weight 2.0 (init model/candidates/hitscribe-causal-v15.onnx). 16a's
 # export is in model/candidates/.
+# 17s (not shipped: fresh-render mean 0.7279 against the 0.7317 its rule needed;
+# model/results/ship-rule-v17.md): `$train average --checkpoints assets/models/hitscribe-causal.onnx
+# model/runs/v16a/checkpoint.pt --out model/runs/v17s/checkpoint.pt`, then export.
