@@ -131,19 +131,18 @@ $train evaluate --checkpoint "$run12/checkpoint.pt" --thresholds 0.5 0.5 0.5 --d
 # 17s (not shipped: fresh-render mean 0.7279 against the 0.7317 its rule needed;
 # model/results/ship-rule-v17.md): `$train average --checkpoints assets/models/hitscribe-causal.onnx
 # model/runs/v16a/checkpoint.pt --out model/runs/v17s/checkpoint.pt`, then export.
-# Runs 15, 16a and 18a (the shipped model, v18a; model/results/ship-rule-v18.md). The lines above end in
-# v12; these continue from it (run 15 and 16a as recorded above, then run 18a):
+# Runs 15, 16a and 18a (the shipped model, v18a; model/results/ship-rule-v18.md), each from the
+# previous one's export (run 15 from v12, exported above):
+recipe=(--batch 12 --seconds 2.5 --lr 3e-4 --unsupervised-weight 0 --component-weight 1.0
+  --velocity-corr-weight 0.2 --threads 1 --workers 1 --lookahead 2 --mix-kits-p 0.5
+  --freq-mask-p 0.5 --freq-mask-bands 8 --dropout 0.1)
 $train --cache model/cache train --run model/runs/v15 --init-onnx assets/models/hitscribe-causal.onnx \
-  --max-minutes 35 --batch 12 --seconds 2.5 --lr 3e-4 --unsupervised-weight 0 --component-weight 1.0 \
-  --velocity-corr-weight 0.2 --threads 1 --workers 1 --lookahead 2 --seed 16 --mix-kits-p 0.5 \
-  --freq-mask-p 0.5 --freq-mask-bands 8 --dropout 0.1
-$train --cache model/cache train --run model/runs/v16a --init-onnx model/candidates/hitscribe-causal-v15.onnx \
-  --max-minutes 85 --batch 12 --seconds 2.5 --lr 3e-4 --unsupervised-weight 0 --component-weight 1.0 \
-  --velocity-corr-weight 0.2 --threads 1 --workers 1 --lookahead 2 --seed 17 --mix-kits-p 0.5 \
-  --freq-mask-p 0.5 --freq-mask-bands 8 --dropout 0.1
-$train --cache model/cache train --run model/runs/v18a --init-onnx model/candidates/hitscribe-causal-v16a.onnx \
-  --conv2d-channels 24 --max-minutes 85 --batch 12 --seconds 2.5 --lr 3e-4 --unsupervised-weight 0 \
-  --component-weight 1.0 --velocity-corr-weight 0.2 --threads 1 --workers 1 --lookahead 2 --seed 19 \
-  --mix-kits-p 0.5 --freq-mask-p 0.5 --freq-mask-bands 8 --dropout 0.1
+  --max-minutes 35 --seed 16 "${recipe[@]}"
+$train export --checkpoint model/runs/v15/checkpoint.pt --name hitscribe-causal-v15 --out model/runs/v15/v15.onnx
+$train --cache model/cache train --run model/runs/v16a --init-onnx model/runs/v15/v15.onnx \
+  --max-minutes 85 --seed 17 "${recipe[@]}"
+$train export --checkpoint model/runs/v16a/checkpoint.pt --name hitscribe-causal-v16a --out model/runs/v16a/v16a.onnx
+$train --cache model/cache train --run model/runs/v18a --init-onnx model/runs/v16a/v16a.onnx \
+  --conv2d-channels 24 --max-minutes 85 --seed 19 "${recipe[@]}"
 $train export --checkpoint model/runs/v18a/checkpoint.pt --name hitscribe-causal-v18a --thresholds 0.5 0.5 0.5 \
   --data-summary "$(cat model/DATA_SUMMARY.txt)" --out assets/models/hitscribe-causal.onnx
