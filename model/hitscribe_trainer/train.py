@@ -102,6 +102,10 @@ def train(opts: TrainOptions, cfg: ModelConfig | None = None) -> Path:
     state = torch.load(ckpt_path, weights_only=False) if ckpt_path.exists() else None
     if state is not None:
         cfg = ModelConfig.from_dict(state["config"])
+    if state is None and opts.init_onnx:  # the export's own architecture (e.g. its front-end width)
+        from .warmstart import exported_config
+
+        cfg = cfg or exported_config(Path(opts.init_onnx))
     cfg = cfg or ModelConfig(lookahead_frames=opts.lookahead_frames)
     net = HitscribeNet(cfg)
     if state is None and opts.init_onnx:

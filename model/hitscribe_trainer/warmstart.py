@@ -80,6 +80,14 @@ def load_onnx_weights(net: HitscribeNet, path: Path) -> list[str]:
     return sorted(missing)
 
 
+def exported_config(path: Path) -> ModelConfig | None:
+    """The architecture an export was made from (``None`` for exports that predate the field)."""
+    from .export import read_contract
+
+    saved = read_contract(path).get("model_config")
+    return ModelConfig.from_dict(saved) if saved else None
+
+
 def net_from_onnx(path: Path, cfg: ModelConfig | None = None) -> tuple[HitscribeNet, list[str]]:
     """A network initialised from ``path``; returns it and the parameter names left fresh."""
     net = HitscribeNet(cfg or ModelConfig())

@@ -108,6 +108,18 @@ def test_widened_front_end_computes_the_same_outputs():
     assert wide.proj.weight.grad[:, 4 * (net.cfg.n_mels // 4) :].abs().sum() > 0
 
 
+def test_a_widened_export_warm_starts_at_its_own_width(tmp_path):
+    from hitscribe_trainer.warmstart import exported_config, load_onnx_weights, widen_front_end
+
+    wide = widen_front_end(_small_net(), 9).eval()
+    path = tmp_path / "wide.onnx"
+    export_onnx(wide, path, model_name="wide", data_summary="x")
+    cfg = exported_config(path)
+    assert cfg is not None and cfg.conv2d_channels == 9
+    again = HitscribeNet(cfg)
+    assert not [name for name in load_onnx_weights(again, path) if name.startswith(("conv2d", "proj", "gru"))]
+
+
 def test_carried_gru_state_starts_the_stream_where_the_last_clip_ended():
     from hitscribe_trainer.train import carried_state
 
