@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Reproduces the shipped model end to end on this 2-core machine (about 633 minutes in eight
+# Reproduces the shipped model end to end on this 2-core machine (about 838 minutes in eleven
 # runs): kits -> labelled validation (held-out kits) and tuning (training kits) renders ->
 # run 1 (v1 recipe, 110 min) -> export -> run 2 (fine-tuning with kit voicing, 110 min, started
 # from run 1's export) -> export -> run 3 (fine-tuning on 52 training kits with the auxiliary
 # component-onset loss, 100 min, started from run 2's export) -> runs 5 to 8 (55, 33, 85 and 45
 # min, each fine-tuning the previous export: lower learning rates, microphones, mixed kits, the
 # velocity correlation term) -> run 12 (95 min: frequency masking and dropout) -> threshold
-# tuning report -> evaluation on held-out kits -> ONNX export.
+# tuning report -> evaluation on held-out kits -> runs 15, 16a and 18a (35, 85 and 85 min: the
+# component loss at weight 1.0, then the 2-D front end widened to 24 channels) -> ONNX export.
 # Resumable: re-running continues each run from its checkpoint. (The shipped runs 1 and 2
 # predate the extra kits of run 3 and run 1 predates kit voicing; the loader now always uses
 # both, so runs 1 and 2 are reproduced in spirit, not bit for bit.)
