@@ -134,7 +134,7 @@ $train evaluate --checkpoint "$run12/checkpoint.pt" --thresholds 0.5 0.5 0.5 --d
 # model/runs/v16a/checkpoint.pt --out model/runs/v17s/checkpoint.pt`, then export.
 # Runs 19 / 19b (not shipped: fresh-render means 0.7164 / 0.7190 against v18a's 0.7239;
 # model/results/ship-rule-v19.md) and 20a / 20b (not shipped: 0.7136 / 0.7191 against 0.7171;
-# ship-rule-v20.md): v18a's export for 55 / 70 min with "${recipe[@]}" --conv2d-channels 24, 19 --seed 21,
+# ship-rule-v20.md): v18a's export for 55 / 70 min with the recipe below plus --conv2d-channels 24; 19 --seed 21,
 # 19b --seed 22 --component-weight 2.0, 20a --seed 23 --mix-kits-p 0.8, 20b --seed 24 --voicing-p 0.9.
 # Runs 15, 16a and 18a (the shipped model, v18a; model/results/ship-rule-v18.md), each from the
 # previous one's export (run 15 from v12, exported above):
