@@ -67,6 +67,7 @@ def _cmd_train(args) -> None:
         voicing_p=args.voicing_p,
         voicing_eq_p=args.voicing_eq_p,
         blend_p=args.blend_p,
+        procedural_p=args.procedural_p,
         carry_state_p=args.carry_state_p,
         conv2d_channels=args.conv2d_channels,
         freq_mask_p=args.freq_mask_p,
@@ -233,6 +234,11 @@ def main(argv: list[str] | None = None) -> None:
         "--blend-p",
         type=float,
         help="share of instruments per clip layered with the same instrument of another kit (default 0)",
+    )
+    s.add_argument(
+        "--procedural-p",
+        type=float,
+        help="share of instruments per clip taken from a kit synthesised for the clip (default 0)",
     )
     s.add_argument(
         "--carry-state-p",

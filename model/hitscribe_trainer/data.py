@@ -136,9 +136,14 @@ class SyntheticGrooves(torch.utils.data.IterableDataset):
         info = torch.utils.data.get_worker_info()
         rng = np.random.default_rng(self.seed + (info.id if info else 0) * 7919)
         kits = load_kits(self.cache_dir, self.split)
+        pool = None
+        if options.procedural_p > 0:
+            from .procedural import ProceduralPool
+
+            pool = ProceduralPool(self.seed + 104729 + (info.id if info else 0), self.sr)
         n = int(self.seconds * self.sr) // self.hop * self.hop
         while True:
-            audio, events = render_clip(rng, kits, n / self.sr, self.sr, options)
+            audio, events = render_clip(rng, kits, n / self.sr, self.sr, options, procedural_pool=pool)
             audio = np.nan_to_num(np.asarray(audio, np.float32)[:n])
             if len(audio) < n:
                 audio = np.pad(audio, (0, n - len(audio)))

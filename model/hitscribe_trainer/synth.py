@@ -25,7 +25,7 @@ import numpy as np
 import soundfile as sf
 from scipy.signal import butter, lfilter, resample_poly, sosfilt
 
-from . import augment
+from . import augment, procedural
 from .grooves import generate_groove
 from .kits import SR, Kit, load_kits, prepare_kits
 
@@ -92,6 +92,10 @@ class SynthOptions:
     # louder than drums; some instruments (hi-hats and cymbals most often) get no close
     # microphone and reach the mix through the overheads only. See :class:`Microphones`.
     mics_p: float = 0.0
+    # Procedural kits (training only; 0 keeps every render as it always was): with this
+    # probability per instrument and clip (the three hi-hats together), the instrument comes
+    # from a kit synthesised for the clip from random recipes (:mod:`.procedural`).
+    procedural_p: float = 0.0
 
 
 #: Options the training loader renders with: the validation defaults plus kit voicing and
@@ -366,8 +370,12 @@ def render_clip(
     options: SynthOptions | None = None,
     style: str | None = None,
     kits_used: dict[str, str] | None = None,
+    procedural_pool: procedural.ProceduralPool | None = None,
 ) -> tuple[np.ndarray, list[tuple[int, str, float]]]:
     """Render a random groove. Returns (mono float32 audio, [(onset, instrument, vel)]).
+
+    ``procedural_pool`` supplies the procedural kits when ``options.procedural_p`` > 0 (without
+    one, each clip synthesises its own, which is slow).
 
     ``kits_used``, when given, receives the kit name behind each target class (for scoring
     per kit; filling it draws nothing from ``rng``)."""
@@ -379,6 +387,8 @@ def render_clip(
     pre = int(round(rng.uniform(0.0, 0.5) * sr)) if options.augment else 0
     groove, _ = generate_groove(rng, seconds + pre / sr, style=style)
     kit_for = assign_kits(rng, kits, options)
+    if options.augment:
+        kit_for = procedural.substitute(rng, kit_for, options.procedural_p, sr, procedural_pool)
     if kits_used is not None:
         kits_used.update({cls: kit_for[inst].name for cls, inst in CLASS_INSTRUMENT.items() if inst in kit_for})
     ev = [(int(round(t * sr)), inst, v) for t, inst, v in groove]

@@ -55,6 +55,8 @@ class TrainOptions:
     voicing_eq_p: float | None = None
     #: Kit blending share per instrument and clip (None: 0, as up to v8).
     blend_p: float | None = None
+    #: Procedural-kit share per instrument and clip (None: 0, as up to v20).
+    procedural_p: float | None = None
     #: Channels of the 2-D front end (0: the model's default, or the ``init_onnx`` model's);
     #: more than the ``init_onnx`` model's widens it without changing its output
     #: (``warmstart.widen_front_end``).
@@ -146,6 +148,7 @@ def train(opts: TrainOptions, cfg: ModelConfig | None = None) -> Path:
                     ("voicing_p", opts.voicing_p),
                     ("voicing_eq_p", opts.voicing_eq_p),
                     ("blend_p", opts.blend_p),
+                    ("procedural_p", opts.procedural_p),
                 )
                 if v is not None
             },
