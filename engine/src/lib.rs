@@ -10,6 +10,7 @@ pub mod contract;
 pub mod device;
 pub mod error;
 pub mod eval;
+pub mod level;
 pub mod midi_file;
 pub mod model;
 pub mod notes;

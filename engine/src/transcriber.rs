@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use crate::contract::ModelContract;
 use crate::device::DeviceRequest;
 use crate::error::EngineError;
+use crate::level::{BandLevels, LevelVelocity};
 use crate::model::{locate_model, FrameDetector, FrameOutput, OnnxModel};
 use crate::notes::{ActivationFrame, DrumNote, MAX_CLASSES};
 use crate::peaks::PeakPicker;
@@ -118,6 +119,10 @@ struct Core {
     sensitivity: f32,
     activations: VecDeque<ActivationFrame>,
     frame_notes: Vec<DrumNote>,
+    /// Band power of each model frame, for velocity.
+    levels: BandLevels,
+    /// Running mean hit level per class, for velocity.
+    level_velocity: LevelVelocity,
     /// Input samples per model sample.
     in_per_model: f64,
     delay_model: f64,
@@ -153,7 +158,9 @@ impl Core {
             self.last_error = Some(e.to_string());
             outs[..k].fill(FrameOutput::default());
         }
-        for out in &outs[..k] {
+        for (j, out) in outs[..k].iter().enumerate() {
+            self.levels
+                .push_hop(&self.hop_buf[j * self.hop..(j + 1) * self.hop]);
             self.emit_frame(out, notes);
         }
         self.outs = outs;
@@ -196,6 +203,9 @@ impl Core {
             if self.pickers[c].push(frame, onset, thr, retrigger) && s.enabled {
                 let offset = sanitize_prob(out.offset[c]) as f64;
                 let v = calibrate(out.velocity[c], &self.contract.velocity_calibration);
+                let v = self
+                    .level_velocity
+                    .adjust(c, v, self.levels.hit_level(c, frame));
                 self.frame_notes.push(DrumNote {
                     sample: self.to_input_sample(frame_start + offset * hop),
                     class: c,
@@ -219,6 +229,8 @@ impl Core {
         for p in &mut self.pickers {
             p.reset();
         }
+        self.levels.reset();
+        self.level_velocity.reset();
         self.activations.clear();
     }
 }
@@ -404,6 +416,8 @@ impl Transcriber {
                 sensitivity: 0.5,
                 activations: VecDeque::with_capacity(ACTIVATION_CAPACITY),
                 frame_notes: Vec::with_capacity(MAX_CLASSES),
+                levels: BandLevels::new(&contract),
+                level_velocity: LevelVelocity::default(),
                 in_per_model,
                 delay_model,
                 contract,
@@ -622,6 +636,35 @@ mod tests {
             t.drain_activations(&mut acts);
             assert_eq!(acts[10].onset[0], 0.9);
             assert_eq!(acts[10].sample, expect(2400.0));
+        }
+    }
+
+    #[test]
+    fn louder_hits_get_higher_velocities_than_the_model_alone_gives() {
+        // The scripted model gives every hit raw velocity 0.5; the input makes hits 2, 4 and 6
+        // 12 dB louder in the kick band than hits 1, 3 and 5. The first hit keeps 64.
+        let steps: Vec<usize> = (1..=6).map(|i| 20 * i + 2).collect();
+        let mut t = scripted(24_000, steps.iter().map(|&s| (s, 0)).collect());
+        let mut x = vec![0.0f32; 24_000 * 2];
+        for (i, &s) in steps.iter().enumerate() {
+            let amp = if i % 2 == 1 { 0.8 } else { 0.2 };
+            let start = (s - 2) * 240;
+            for (k, y) in x[start..start + 2400].iter_mut().enumerate() {
+                let t = k as f32 / 24_000.0;
+                *y = amp * (2.0 * std::f32::consts::PI * 80.0 * t).sin() * (-t / 0.05).exp();
+            }
+        }
+        let mut notes = Vec::new();
+        t.process(&x, &mut notes);
+        t.finish(&mut notes);
+        let v: Vec<u8> = notes.iter().map(|n| n.velocity).collect();
+        assert_eq!(v.len(), 6, "{v:?}");
+        assert_eq!(v[0], 64);
+        for i in [1, 3, 5] {
+            assert!(v[i] > 64 + 5, "loud hit {i}: {v:?}");
+        }
+        for i in [2, 4] {
+            assert!(v[i] < v[i - 1] && v[i] < v[i + 1], "soft hit {i}: {v:?}");
         }
     }
 
