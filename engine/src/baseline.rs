@@ -68,9 +68,7 @@ impl BandFluxDetector {
     /// Builds the detector for `contract` (use [`contract`]).
     pub fn new(contract: &ModelContract) -> Self {
         let fft = FftPlanner::new().plan_fft_forward(WINDOW);
-        let window: Vec<f32> = (0..WINDOW)
-            .map(|i| 0.5 - 0.5 * (2.0 * std::f32::consts::PI * i as f32 / WINDOW as f32).cos())
-            .collect();
+        let window = crate::window::hann(WINDOW);
         let hz_per_bin = contract.sample_rate as f32 / WINDOW as f32;
         let bins = BANDS.map(|(lo, hi)| {
             let a = (lo / hz_per_bin).round().max(1.0) as usize;

@@ -59,11 +59,7 @@ impl BandLevels {
     /// Level analysis for `contract`'s sample rate and classes.
     pub fn new(contract: &ModelContract) -> Self {
         let fft = FftPlanner::new().plan_fft_forward(LEVEL_WINDOW);
-        let window = (0..LEVEL_WINDOW)
-            .map(|i| {
-                0.5 - 0.5 * (2.0 * std::f32::consts::PI * i as f32 / LEVEL_WINDOW as f32).cos()
-            })
-            .collect();
+        let window = crate::window::hann(LEVEL_WINDOW);
         let hz_per_bin = contract.sample_rate as f32 / LEVEL_WINDOW as f32;
         let mut bins = [None; MAX_CLASSES];
         for (slot, name) in bins.iter_mut().zip(&contract.class_names) {

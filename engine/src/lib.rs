@@ -19,6 +19,7 @@ pub mod resample;
 pub mod runtime;
 pub mod transcriber;
 pub mod velocity;
+pub mod window;
 
 pub use contract::ModelContract;
 pub use device::DeviceRequest;
