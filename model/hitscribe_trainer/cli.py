@@ -68,6 +68,7 @@ def _cmd_train(args) -> None:
         voicing_eq_p=args.voicing_eq_p,
         blend_p=args.blend_p,
         procedural_p=args.procedural_p,
+        procedural_distinct_cymbals=True if args.procedural_distinct_cymbals else None,
         carry_state_p=args.carry_state_p,
         conv2d_channels=args.conv2d_channels,
         freq_mask_p=args.freq_mask_p,
@@ -239,6 +240,11 @@ def main(argv: list[str] | None = None) -> None:
         "--procedural-p",
         type=float,
         help="share of instruments per clip taken from a kit synthesised for the clip (default 0)",
+    )
+    s.add_argument(
+        "--procedural-distinct-cymbals",
+        action="store_true",
+        help="procedural rides and crashes closer to the sample packs' (bright, tonal rides; open hats <= 0.7 s)",
     )
     s.add_argument(
         "--carry-state-p",

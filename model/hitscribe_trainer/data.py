@@ -140,7 +140,11 @@ class SyntheticGrooves(torch.utils.data.IterableDataset):
         if options.procedural_p > 0:
             from .procedural import ProceduralPool
 
-            pool = ProceduralPool(self.seed + 104729 + (info.id if info else 0), self.sr)
+            pool = ProceduralPool(
+                self.seed + 104729 + (info.id if info else 0),
+                self.sr,
+                distinct_cymbals=options.procedural_distinct_cymbals,
+            )
         n = int(self.seconds * self.sr) // self.hop * self.hop
         while True:
             audio, events = render_clip(rng, kits, n / self.sr, self.sr, options, procedural_pool=pool)

@@ -8,16 +8,22 @@ so that training sees timbres no sample pack has. They are training-only: with
 ``SynthOptions.procedural_p`` at 0 (the default) nothing is drawn and every render is as before.
 
 A kit's three hi-hat articulations share one metallic spectrum (one pair of cymbals) and
-differ in decay and brightness, as real hats do. Velocity layers differ in brightness only;
+differ in decay and brightness, as real hats do. With ``distinct_cymbals`` (``SynthOptions.
+procedural_distinct_cymbals``; off, as runs 21a-22 trained) the hats keep their recipe with
+open hats of at most 0.7 s, and rides and crashes get recipes closer to the sample packs':
+a ride is a stick ping over a few low bell partials and a long, tonal wash as bright as the
+packs' rides (centroid about 4-7 kHz; the older recipe's rides sit near 3.5 kHz, darker than
+any real ride, so they taught little about telling a bright ride from a hat), and a crash is
+broadband and noisy with its lows kept. Velocity layers differ in brightness only;
 each one-shot is peak-normalised to 0.9 like the prepared kits (``kits.to_oneshot``).
 
 A full kit takes about 0.4 s to synthesise, so the training loader keeps a
 :class:`ProceduralPool` of kits and replaces one every few dozen clips.
 
 API:
-  procedural_kit(rng, instruments, sr) -> Kit  (layers for the instruments asked for)
-  ProceduralPool(seed, sr, size, refresh_every).draw(rng) -> Kit  (a full kit)
-  substitute(rng, kit_for, p, sr, pool=None) -> kit_for with a share ``p`` of instruments procedural
+  procedural_kit(rng, instruments, sr, distinct_cymbals=False) -> Kit  (layers for the instruments asked for)
+  ProceduralPool(seed, sr, size, refresh_every, distinct_cymbals=False).draw(rng) -> Kit  (a full kit)
+  substitute(rng, kit_for, p, sr, pool=None, distinct_cymbals=False) -> kit_for with a share ``p`` procedural
 """
 
 from __future__ import annotations
@@ -148,12 +154,18 @@ def _tom(rng: np.random.Generator, sr: int, lo: float, hi: float) -> list[tuple[
     return [(v, _finish(_brighten(head + 0.3 * v * stick, v, sr, 3000.0))) for v in LAYER_VELOCITIES]
 
 
+def _square_cluster(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Six detuned squares, as analogue (808-style) hats: odd harmonics of each."""
+    base = np.array([205.3, 304.4, 369.6, 522.7, 540.0, 800.0]) * rng.uniform(0.6, 1.6)
+    freqs = np.concatenate([base * k for k in (1, 3, 5, 7, 9, 11, 13, 15)])
+    amps = np.concatenate([np.full(6, 1.0 / k) for k in (1, 3, 5, 7, 9, 11, 13, 15)])
+    return freqs, amps
+
+
 def _metal_spectrum(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Frequencies and amplitudes of one metallic object (808-style square cluster or partials)."""
-    if rng.random() < 0.4:  # six detuned squares, as analogue hats: odd harmonics of each
-        base = np.array([205.3, 304.4, 369.6, 522.7, 540.0, 800.0]) * rng.uniform(0.6, 1.6)
-        freqs = np.concatenate([base * k for k in (1, 3, 5, 7, 9, 11, 13, 15)])
-        amps = np.concatenate([np.full(6, 1.0 / k) for k in (1, 3, 5, 7, 9, 11, 13, 15)])
+    if rng.random() < 0.4:
+        freqs, amps = _square_cluster(rng)
     else:
         count = int(rng.integers(12, 60))
         freqs = np.exp(rng.uniform(np.log(1500), np.log(11500), count))
@@ -185,15 +197,18 @@ def _metal(
     return [(v, _finish(_brighten(x, v, sr, brightness_hz))) for v in LAYER_VELOCITIES]
 
 
-def _hihats(rng: np.random.Generator, sr: int, wanted: set[str]) -> dict[str, list[tuple[float, np.ndarray]]]:
+def _hihats(
+    rng: np.random.Generator, sr: int, wanted: set[str], distinct_cymbals: bool = False
+) -> dict[str, list[tuple[float, np.ndarray]]]:
     """Closed, open and pedal hats of one pair of cymbals."""
     spectrum = _metal_spectrum(rng)
     hp = rng.uniform(2500, 8000)
     noise = rng.uniform(0.1, 0.8)
     bright = rng.uniform(6000, 12000)
-    decays = {
+    decays = {  # (drawn in this order, as runs 21a-22 trained)
         "hihat_closed": float(np.exp(rng.uniform(np.log(0.015), np.log(0.09)))),
-        "hihat_open": rng.uniform(0.25, 1.0),
+        # distinct cymbals: open hats ring at most 0.7 s, shorter than most rides
+        "hihat_open": rng.uniform(0.25, 0.7 if distinct_cymbals else 1.0),
         "hihat_pedal": rng.uniform(0.02, 0.06),
     }
     out = {}
@@ -206,7 +221,43 @@ def _hihats(rng: np.random.Generator, sr: int, wanted: set[str]) -> dict[str, li
     return out
 
 
-def _cymbal(rng: np.random.Generator, sr: int, inst: str) -> list[tuple[float, np.ndarray]]:
+def _distinct_ride(rng: np.random.Generator, sr: int) -> list[tuple[float, np.ndarray]]:
+    """A ride in the distinct-cymbal recipes: a stick ping, a few low bell partials and a long,
+    mostly tonal wash of dense partials (as bright as the sample packs' rides, centroid about
+    4-7 kHz), lightly high-passed: tonal and sustained where the hats are noisy and short."""
+    t = _time(MAX_SECONDS, sr)
+    count = int(rng.integers(80, 250))
+    freqs = np.exp(rng.uniform(np.log(rng.uniform(2000, 4000)), np.log(11500), count))
+    freqs = freqs[freqs < sr * 0.45]
+    wash_decay = rng.uniform(0.6, 2.0)
+    wash = _partials(rng, t, freqs, rng.uniform(0.1, 1.0, len(freqs)), wash_decay * (freqs / 4000.0) ** -0.1)
+    wash /= np.max(np.abs(wash)) + 1e-9
+    bells = int(rng.integers(3, 8))
+    bell = _partials(
+        rng,
+        t,
+        np.exp(rng.uniform(np.log(400), np.log(1500), bells)),
+        rng.uniform(0.5, 1.0, bells),
+        np.full(bells, rng.uniform(0.5, 1.5)),
+    )
+    bell /= np.max(np.abs(bell)) + 1e-9
+    ping = _band_noise(rng, len(t), rng.uniform(2000, 4000), rng.uniform(6000, 10000), sr)
+    ping *= np.exp(-t / rng.uniform(0.003, 0.012))
+    ping /= np.max(np.abs(ping)) + 1e-9
+    hiss = _band_noise(rng, len(t), 3000, 11500, sr) * np.exp(-t / wash_decay)
+    hiss /= np.max(np.abs(hiss)) + 1e-9
+    bell_level, ping_level, hiss_level = rng.uniform(0.05, 0.3), rng.uniform(0.3, 0.9), rng.uniform(0.02, 0.15)
+    x = wash + bell_level * bell + hiss_level * hiss
+    x = sosfilt(butter(2, rng.uniform(150, 400), "high", fs=sr, output="sos"), x)
+    bright = rng.uniform(5000, 9000)
+    return [(v, _finish(_brighten(x + ping_level * (0.5 + v) * ping, v, sr, bright))) for v in LAYER_VELOCITIES]
+
+
+def _cymbal(
+    rng: np.random.Generator, sr: int, inst: str, distinct_cymbals: bool = False
+) -> list[tuple[float, np.ndarray]]:
+    if distinct_cymbals and inst == "ride":
+        return _distinct_ride(rng, sr)
     if inst == "ride_bell":
         count = int(rng.integers(4, 10))
         freqs = np.exp(rng.uniform(np.log(600), np.log(3500), count))
@@ -216,7 +267,12 @@ def _cymbal(rng: np.random.Generator, sr: int, inst: str) -> list[tuple[float, n
     amps = rng.uniform(0.1, 1.0, count)
     decay = {"ride": rng.uniform(0.6, 1.5), "splash": rng.uniform(0.2, 0.6)}.get(inst, rng.uniform(0.6, 1.5))
     noise = rng.uniform(0.05, 0.3) if inst == "ride" else rng.uniform(0.4, 0.9)
-    layers = _metal(rng, sr, (freqs, amps), decay, rng.uniform(300, 1500), noise, rng.uniform(6000, 12000))
+    if distinct_cymbals:  # crashes, chinas and splashes: broadband and noisy, lows kept
+        decay = decay if inst == "splash" else rng.uniform(0.8, 1.5)
+        hp = rng.uniform(200, 800)
+    else:
+        hp = rng.uniform(300, 1500)
+    layers = _metal(rng, sr, (freqs, amps), decay, hp, noise, rng.uniform(6000, 12000))
     if inst == "china":
         layers = [(v, _finish(np.tanh(3.0 * x))) for v, x in layers]
     return layers
@@ -256,11 +312,12 @@ def _small_percussion(rng: np.random.Generator, sr: int, inst: str) -> list[tupl
     return [(v, _finish(_brighten(x, v, sr, 9000.0))) for v in LAYER_VELOCITIES]
 
 
-def procedural_kit(rng: np.random.Generator, instruments: set[str], sr: int) -> Kit:
-    """A new random kit with velocity layers for each of ``instruments`` (names from ``kits.INSTRUMENTS``)."""
+def procedural_kit(rng: np.random.Generator, instruments: set[str], sr: int, distinct_cymbals: bool = False) -> Kit:
+    """A new random kit with velocity layers for each of ``instruments`` (names from
+    ``kits.INSTRUMENTS``); ``distinct_cymbals`` picks the recipes whose hats and rides do not overlap."""
     kit = Kit("procedural")
     toms = {"tom_high": (140, 320), "tom_mid": (95, 200), "tom_low": (55, 130)}
-    for inst, layers in _hihats(rng, sr, set(instruments)).items():
+    for inst, layers in _hihats(rng, sr, set(instruments), distinct_cymbals).items():
         kit.samples[inst] = layers
     for inst in sorted(instruments):
         if inst in kit.samples:
@@ -274,7 +331,7 @@ def procedural_kit(rng: np.random.Generator, instruments: set[str], sr: int) -> 
         elif inst in toms:
             kit.samples[inst] = _tom(rng, sr, *toms[inst])
         elif inst in ("ride", "ride_bell", "crash", "china", "splash"):
-            kit.samples[inst] = _cymbal(rng, sr, inst)
+            kit.samples[inst] = _cymbal(rng, sr, inst, distinct_cymbals)
         elif inst == "clap":
             kit.samples[inst] = _clap(rng, sr)
         elif inst in ("cowbell", "tambourine", "other"):
@@ -287,25 +344,36 @@ class ProceduralPool:
     every ``refresh_every`` draws, replaces one member with a new kit (its own generator, so
     the caller's random stream does not depend on the pool)."""
 
-    def __init__(self, seed: int, sr: int, size: int = 32, refresh_every: int = 48):
+    def __init__(self, seed: int, sr: int, size: int = 32, refresh_every: int = 48, distinct_cymbals: bool = False):
         self.rng = np.random.default_rng(seed)
         self.sr = sr
         self.refresh_every = refresh_every
+        self.distinct_cymbals = distinct_cymbals
         self.draws = 0
-        self.kits = [procedural_kit(self.rng, set(INSTRUMENTS), sr) for _ in range(size)]
+        self.kits = [self._new_kit() for _ in range(size)]
+
+    def _new_kit(self) -> Kit:
+        return procedural_kit(self.rng, set(INSTRUMENTS), self.sr, self.distinct_cymbals)
 
     def draw(self, rng: np.random.Generator) -> Kit:
         """A random kit of the pool (``rng`` picks it)."""
         self.draws += 1
         if self.draws % self.refresh_every == 0:
-            self.kits[int(self.rng.integers(len(self.kits)))] = procedural_kit(self.rng, set(INSTRUMENTS), self.sr)
+            self.kits[int(self.rng.integers(len(self.kits)))] = self._new_kit()
         return self.kits[int(rng.integers(len(self.kits)))]
 
 
-def substitute(rng: np.random.Generator, kit_for: dict, p: float, sr: int, pool: ProceduralPool | None = None) -> dict:
+def substitute(
+    rng: np.random.Generator,
+    kit_for: dict,
+    p: float,
+    sr: int,
+    pool: ProceduralPool | None = None,
+    distinct_cymbals: bool = False,
+) -> dict:
     """``kit_for`` (instrument -> Kit) with each instrument, with probability ``p``, taken from one
     procedural kit instead (the three hi-hats decide together): a member of ``pool``, or a new
-    kit when there is none. ``p`` <= 0 draws nothing."""
+    kit (``distinct_cymbals`` recipes or not) when there is none. ``p`` <= 0 draws nothing."""
     if p <= 0:
         return kit_for
     chosen = set()
@@ -318,7 +386,7 @@ def substitute(rng: np.random.Generator, kit_for: dict, p: float, sr: int, pool:
             chosen.add(inst)
     if not chosen:
         return kit_for
-    kit = pool.draw(rng) if pool is not None else procedural_kit(rng, chosen, sr)
+    kit = pool.draw(rng) if pool is not None else procedural_kit(rng, chosen, sr, distinct_cymbals)
     out = dict(kit_for)
     for inst in chosen:
         if inst in kit.samples:

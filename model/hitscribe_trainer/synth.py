@@ -96,6 +96,9 @@ class SynthOptions:
     # probability per instrument and clip (the three hi-hats together), the instrument comes
     # from a kit synthesised for the clip from random recipes (:mod:`.procedural`).
     procedural_p: float = 0.0
+    # Procedural rides and crashes from the recipes closer to the sample packs' (bright, tonal
+    # rides; open hats of at most 0.7 s); off, as runs 21a-22 trained (:mod:`.procedural`).
+    procedural_distinct_cymbals: bool = False
 
 
 #: Options the training loader renders with: the validation defaults plus kit voicing and
@@ -388,7 +391,9 @@ def render_clip(
     groove, _ = generate_groove(rng, seconds + pre / sr, style=style)
     kit_for = assign_kits(rng, kits, options)
     if options.augment:
-        kit_for = procedural.substitute(rng, kit_for, options.procedural_p, sr, procedural_pool)
+        kit_for = procedural.substitute(
+            rng, kit_for, options.procedural_p, sr, procedural_pool, options.procedural_distinct_cymbals
+        )
     if kits_used is not None:
         kits_used.update({cls: kit_for[inst].name for cls, inst in CLASS_INSTRUMENT.items() if inst in kit_for})
     ev = [(int(round(t * sr)), inst, v) for t, inst, v in groove]

@@ -57,6 +57,8 @@ class TrainOptions:
     blend_p: float | None = None
     #: Procedural-kit share per instrument and clip (None: 0, as up to v20).
     procedural_p: float | None = None
+    #: Procedural rides and crashes from the recipes closer to the sample packs' (None: off, as up to run 22).
+    procedural_distinct_cymbals: bool | None = None
     #: Channels of the 2-D front end (0: the model's default, or the ``init_onnx`` model's);
     #: more than the ``init_onnx`` model's widens it without changing its output
     #: (``warmstart.widen_front_end``).
@@ -149,6 +151,7 @@ def train(opts: TrainOptions, cfg: ModelConfig | None = None) -> Path:
                     ("voicing_eq_p", opts.voicing_eq_p),
                     ("blend_p", opts.blend_p),
                     ("procedural_p", opts.procedural_p),
+                    ("procedural_distinct_cymbals", opts.procedural_distinct_cymbals),
                 )
                 if v is not None
             },

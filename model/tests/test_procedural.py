@@ -88,3 +88,35 @@ def test_off_by_default_and_renders_unchanged():
         np.random.default_rng(6), kits, 2.0, SR, replace(TRAINING_OPTIONS, procedural_p=1.0), procedural_pool=pool
     )
     assert np.all(np.isfinite(c)) and len(c) == len(a) and ec
+
+
+def test_default_recipes_unchanged():
+    """The default recipes draw exactly as runs 21a-22 trained (checksums taken before the
+    distinct-cymbal recipes were added)."""
+    kit = procedural.procedural_kit(np.random.default_rng(11), set(INSTRUMENTS), SR)
+    sums = {i: float(np.sum(np.abs(kit.samples[i][-1][1]))) for i in ("kick", "hihat_open", "ride", "crash")}
+    expected = {"kick": 2347.792, "hihat_open": 1250.544, "ride": 4582.038, "crash": 2792.179}
+    for inst, value in expected.items():
+        assert abs(sums[inst] - value) < 0.01, inst
+
+
+def test_distinct_cymbals_make_rides_bright_and_long_and_hats_shorter():
+    """Distinct-cymbal rides are brighter than the default recipe's (nearer the packs' rides,
+    centroid about 6 kHz) and still ring longer than open hats, which stay within 0.7 s decay."""
+
+    def late_share(x: np.ndarray) -> float:
+        return float((x[int(0.5 * SR) :] ** 2).sum() / (x**2).sum())
+
+    old_rng, new_rng = np.random.default_rng(5), np.random.default_rng(5)
+    old_centroids, new_centroids = [], []
+    for _ in range(6):
+        old = procedural.procedural_kit(old_rng, {"ride", "hihat_open"}, SR)
+        new = procedural.procedural_kit(new_rng, {"ride", "hihat_open"}, SR, distinct_cymbals=True)
+        old_centroids.append(_centroid(old.samples["ride"][-1][1]))
+        ride, hat = new.samples["ride"][-1][1], new.samples["hihat_open"][-1][1]
+        new_centroids.append(_centroid(ride))
+        assert late_share(ride) > late_share(hat)
+        assert len(hat) <= 5 * 0.7 * SR + 1
+    assert np.median(new_centroids) > np.median(old_centroids) + 1000
+    pool = procedural.ProceduralPool(seed=8, sr=SR, size=1, distinct_cymbals=True)
+    assert pool.kits[0].samples["ride"] and pool.distinct_cymbals
