@@ -51,6 +51,7 @@ def _cmd_train(args) -> None:
         lr=args.lr,
         supervised_weight=args.supervised_weight,
         component_weight=args.component_weight,
+        share_weight=args.share_weight,
         velocity_corr_weight=args.velocity_corr_weight,
         distractor_weight=args.distractor_weight,
         unsupervised_weight=args.unsupervised_weight,
@@ -199,6 +200,12 @@ def main(argv: list[str] | None = None) -> None:
         type=float,
         default=0.0,
         help="auxiliary onset loss on every synthesiser component (supervised runs only)",
+    )
+    s.add_argument(
+        "--share-weight",
+        type=float,
+        default=0.0,
+        help="auxiliary loss on each component's share of every frame's energy (synthetic audio only)",
     )
     s.add_argument(
         "--velocity-corr-weight",

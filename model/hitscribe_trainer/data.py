@@ -79,6 +79,36 @@ def component_onsets(events, n_frames: int, hop: int) -> np.ndarray:
     return out
 
 
+#: Pre-emphasis of the stems before their energies are shared out (+6 dB per octave, so that a
+#: hi-hat's or a ride's energy is not drowned by the kick's low end).
+SHARE_PREEMPHASIS = 0.97
+#: Silence's energy, relative to the clip's loudest frame (-40 dB): frames quieter than this
+#: are mostly "silence".
+SHARE_SILENCE = 1e-4
+
+
+def component_shares(stems: dict[str, np.ndarray], n_frames: int, hop: int) -> np.ndarray:
+    """Each synthesiser component's share of every frame's energy ``[T, len(COMPONENTS) + 1]``.
+
+    ``stems`` maps instruments to their dry tracks (``synth.render_clip(stems_out=...)``).
+    Energies are of the pre-emphasised tracks, summed per component; the last column is a
+    silence share (a floor at :data:`SHARE_SILENCE` of the loudest frame's energy), so every
+    row sums to 1. A dense target: it says what sounds under and between the onsets.
+    """
+    energy = np.zeros((n_frames, len(COMPONENTS) + 1), np.float64)
+    n = n_frames * hop
+    for instrument, track in stems.items():
+        x = np.zeros(n, np.float64)
+        k = min(n, len(track))
+        x[:k] = track[:k]
+        x[1:] -= SHARE_PREEMPHASIS * x[:-1].copy()
+        col = COMPONENTS.index(INSTRUMENT_TO_COMPONENT.get(instrument, "other"))
+        energy[:, col] += (x.reshape(n_frames, hop) ** 2).sum(axis=1)
+    total = energy[:, :-1].sum(axis=1)
+    energy[:, -1] = SHARE_SILENCE * max(float(total.max()), 1e-12)
+    return (energy / energy.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
 def draw_templates(rng: np.random.Generator, kits, length: int) -> torch.Tensor:
     """One one-shot per synthesiser component, each from an independently drawn kit (L2 norm 10)."""
     out = np.zeros((len(COMPONENTS), length), np.float32)
@@ -114,6 +144,7 @@ class SyntheticGrooves(torch.utils.data.IterableDataset):
         seed: int,
         split: str = "train",
         synth_overrides: dict | None = None,
+        with_shares: bool = False,
     ):
         super().__init__()
         self.cache_dir, self.seconds, self.sr, self.hop, self.seed, self.split = (
@@ -126,6 +157,8 @@ class SyntheticGrooves(torch.utils.data.IterableDataset):
         )
         #: ``TRAINING_OPTIONS`` fields to override (e.g. ``mix_kits_p``, ``voicing_p``, ``blend_p``).
         self.synth_overrides = dict(synth_overrides or {})
+        #: Also yield ``component_share`` (:func:`component_shares`) with every clip.
+        self.with_shares = with_shares
 
     def __iter__(self) -> Iterator[dict]:
         from .kits import load_kits
@@ -147,11 +180,16 @@ class SyntheticGrooves(torch.utils.data.IterableDataset):
             )
         n = int(self.seconds * self.sr) // self.hop * self.hop
         while True:
-            audio, events = render_clip(rng, kits, n / self.sr, self.sr, options, procedural_pool=pool)
+            stems = {} if self.with_shares else None
+            audio, events = render_clip(
+                rng, kits, n / self.sr, self.sr, options, procedural_pool=pool, stems_out=stems
+            )
             audio = np.nan_to_num(np.asarray(audio, np.float32)[:n])
             if len(audio) < n:
                 audio = np.pad(audio, (0, n - len(audio)))
             targets = frame_targets(events, n // self.hop, self.hop)
+            if stems is not None:
+                targets["component_share"] = component_shares(stems, n // self.hop, self.hop)
             yield {"audio": torch.from_numpy(audio), **{k: torch.from_numpy(v) for k, v in targets.items()}}
 
 

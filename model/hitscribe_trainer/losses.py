@@ -194,3 +194,14 @@ def component_onset_loss(out: dict[str, torch.Tensor], targets: dict[str, torch.
     logits = out["component_logits"][:, lookahead:]
     target = targets["component_onset"][:, : t - lookahead]
     return F.binary_cross_entropy_with_logits(logits, target, pos_weight=torch.tensor(4.0, device=logits.device))
+
+
+def component_share_loss(out: dict[str, torch.Tensor], targets: dict[str, torch.Tensor], lookahead: int):
+    """Soft-target cross entropy of the share head against each component's share of every
+    frame's energy (``data.component_shares``): a dense auxiliary target for the trunk, which
+    learns what sounds under and between the onsets (a ride's wash, a snare's buzz). The
+    share head is not exported."""
+    t = out["share_logits"].shape[1]
+    logits = out["share_logits"][:, lookahead:]
+    target = targets["component_share"][:, : t - lookahead]
+    return -(target * F.log_softmax(logits, dim=-1)).sum(dim=-1).mean()

@@ -171,6 +171,8 @@ class HitscribeNet(nn.Module):
         self.offset_head = nn.Linear(feat, n_cls)
         self.component_head = nn.Linear(feat, len(COMPONENTS))
         self.gain_head = nn.Linear(feat, len(COMPONENTS))
+        #: Training only (not exported): each component's share of the frame's energy, plus silence.
+        self.share_head = nn.Linear(feat, len(COMPONENTS) + 1)
         #: Training-only noise (the trainer sets its strength); holds no weights.
         self.noise = TrainingNoise()
 
@@ -207,6 +209,7 @@ class HitscribeNet(nn.Module):
             "offset": torch.sigmoid(self.offset_head(z)),
             "component_logits": self.component_head(z),
             "component_gain": self.gain_head(z),
+            "share_logits": self.share_head(z),
         }
 
     def forward(self, audio: torch.Tensor, gru_state: torch.Tensor | None = None) -> dict[str, torch.Tensor]:

@@ -273,10 +273,13 @@ def render_events(
     rng: np.random.Generator | None = None,
     options: SynthOptions | None = None,
     blends: dict[str, tuple[Kit, float]] | None = None,
+    stems: dict[str, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, list[tuple[int, str, float]]]:
     """Place one-shots at the given samples. Returns audio and the events actually
     rendered (instrument after kit fallback; events without a sample are dropped).
-    ``blends`` (from :func:`draw_blends`) layers an instrument with a partner kit's."""
+    ``blends`` (from :func:`draw_blends`) layers an instrument with a partner kit's.
+    ``stems``, when given, receives each instrument's dry track (before microphones and the
+    bus; filling it draws nothing from ``rng``)."""
     options = options or SynthOptions()
     aug = options.augment and rng is not None
     gamma = float(rng.uniform(*options.vel_gamma)) if aug else 1.0
@@ -331,6 +334,8 @@ def render_events(
                 gains[inst] = 10 ** (rng.uniform(-options.inst_gain_db, options.inst_gain_db / 2) / 20)
             amp *= gains[inst]
         m = min(len(x), n - s)
+        if stems is not None:
+            stems.setdefault(inst, np.zeros(n, dtype=np.float32))[s : s + m] += amp * x[:m]
         if mics is None or mics.close[inst]:
             out[s : s + m] += amp * x[:m]
         if mics is not None:
@@ -374,6 +379,7 @@ def render_clip(
     style: str | None = None,
     kits_used: dict[str, str] | None = None,
     procedural_pool: procedural.ProceduralPool | None = None,
+    stems_out: dict[str, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, list[tuple[int, str, float]]]:
     """Render a random groove. Returns (mono float32 audio, [(onset, instrument, vel)]).
 
@@ -381,7 +387,8 @@ def render_clip(
     one, each clip synthesises its own, which is slow).
 
     ``kits_used``, when given, receives the kit name behind each target class (for scoring
-    per kit; filling it draws nothing from ``rng``)."""
+    per kit; filling it draws nothing from ``rng``). ``stems_out``, when given, receives each
+    instrument's dry track, aligned with the returned audio (see :func:`render_events`)."""
     if sr != SR:
         raise ValueError(f"kits are prepared at {SR} Hz")
     options = options or SynthOptions()
@@ -398,7 +405,10 @@ def render_clip(
         kits_used.update({cls: kit_for[inst].name for cls, inst in CLASS_INSTRUMENT.items() if inst in kit_for})
     ev = [(int(round(t * sr)), inst, v) for t, inst, v in groove]
     blends = draw_blends(rng, kits, kit_for, options)
-    audio, rendered = render_events(ev, kit_for, n + pre, rng, options, blends)
+    stems = {} if stems_out is not None else None
+    audio, rendered = render_events(ev, kit_for, n + pre, rng, options, blends, stems)
+    if stems_out is not None:
+        stems_out.update({inst: track[pre:] for inst, track in stems.items()})
     audio = mix_bus(audio, rng, sr, options)[pre:]
     rendered = [(s - pre, inst, v) for s, inst, v in rendered if s >= pre]
     if not np.all(np.isfinite(audio)):

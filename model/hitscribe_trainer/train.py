@@ -14,7 +14,13 @@ import torch
 from tqdm import tqdm
 
 from .data import SyntheticGrooves, UserRecordings, draw_templates
-from .losses import MultiResolutionLogSpectrum, component_onset_loss, reconstruction_loss, supervised_loss
+from .losses import (
+    MultiResolutionLogSpectrum,
+    component_onset_loss,
+    component_share_loss,
+    reconstruction_loss,
+    supervised_loss,
+)
 from .model import HitscribeNet, ModelConfig, TrainingNoise, count_parameters, synth_activations
 from .sparsemax import sparsemax
 
@@ -34,6 +40,7 @@ class TrainOptions:
     lr: float = 1e-3
     supervised_weight: float = 1.0
     component_weight: float = 0.0  # auxiliary onset BCE on every synthesiser component (losses.py)
+    share_weight: float = 0.0  # auxiliary cross entropy on each component's share of frame energy
     velocity_corr_weight: float = 0.0  # within-clip velocity correlation term (losses.py)
     distractor_weight: float = 0.0  # extra weight on negatives near tom/ride/crash/percussion onsets
     unsupervised_weight: float = 1.0
@@ -155,6 +162,7 @@ def train(opts: TrainOptions, cfg: ModelConfig | None = None) -> Path:
                 )
                 if v is not None
             },
+            with_shares=opts.share_weight > 0,
         )
     )
     loader = torch.utils.data.DataLoader(
@@ -220,6 +228,10 @@ def train(opts: TrainOptions, cfg: ModelConfig | None = None) -> Path:
                 aux = component_onset_loss(out, batch, cfg.lookahead_frames)
                 parts["aux"] = aux.item()
                 loss = loss + opts.component_weight * aux
+            if opts.share_weight > 0:
+                share = component_share_loss(out, batch, cfg.lookahead_frames)
+                parts["share"] = share.item()
+                loss = loss + opts.share_weight * share
         if use_unsup and step % opts.unsupervised_every == 0:
             n_items = opts.unsupervised_items or batch["audio"].shape[0]
             sub = {k: v[:n_items] for k, v in out.items()}
