@@ -181,9 +181,7 @@ class SyntheticGrooves(torch.utils.data.IterableDataset):
         n = int(self.seconds * self.sr) // self.hop * self.hop
         while True:
             stems = {} if self.with_shares else None
-            audio, events = render_clip(
-                rng, kits, n / self.sr, self.sr, options, procedural_pool=pool, stems_out=stems
-            )
+            audio, events = render_clip(rng, kits, n / self.sr, self.sr, options, procedural_pool=pool, stems_out=stems)
             audio = np.nan_to_num(np.asarray(audio, np.float32)[:n])
             if len(audio) < n:
                 audio = np.pad(audio, (0, n - len(audio)))

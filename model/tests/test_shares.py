@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from test_synth import _fake_kit
 
 from hitscribe_trainer.data import component_shares
 from hitscribe_trainer.kits import SR
 from hitscribe_trainer.losses import component_share_loss
 from hitscribe_trainer.model import COMPONENTS, HitscribeNet, ModelConfig
 from hitscribe_trainer.synth import TRAINING_OPTIONS, render_clip
-from test_synth import _fake_kit
 
 HOP = 240
 
