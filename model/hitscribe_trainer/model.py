@@ -25,6 +25,9 @@ GM_NOTES = (36, 38, 42)
 LOG_FLOOR = 1e-6
 #: Synthesiser components (the unsupervised path rebuilds audio from these).
 COMPONENTS = ("kick", "snare", "hihat_closed", "hihat_open", "tom", "ride", "crash", "other")
+#: Heads that only training uses: the streaming export leaves them out (a warm start from an
+#: export initialises them afresh).
+TRAINING_ONLY_HEADS = ("component_head", "gain_head", "share_head")
 
 
 @dataclass

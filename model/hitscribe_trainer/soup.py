@@ -17,11 +17,11 @@ from pathlib import Path
 
 import torch
 
-from .model import HitscribeNet, ModelConfig
+from .model import TRAINING_ONLY_HEADS, HitscribeNet, ModelConfig
 from .warmstart import load_onnx_weights
 
 #: Tensors an ONNX export does not carry: the training-only heads and the feature buffers.
-TRAINING_ONLY = ("component_head.", "gain_head.", "dft", "mel", "window")
+TRAINING_ONLY = tuple(f"{head}." for head in TRAINING_ONLY_HEADS) + ("dft", "mel", "window")
 
 
 def average_state_dicts(

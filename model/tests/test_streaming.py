@@ -6,7 +6,7 @@ import torch
 
 from hitscribe_trainer.evaluate import streaming_outputs
 from hitscribe_trainer.export import export_onnx, read_contract
-from hitscribe_trainer.model import HitscribeNet, ModelConfig
+from hitscribe_trainer.model import TRAINING_ONLY_HEADS, HitscribeNet, ModelConfig
 
 
 def _small_net():
@@ -68,10 +68,10 @@ def test_weights_survive_export_and_warm_start(tmp_path):
     path = tmp_path / "m.onnx"
     export_onnx(net, path, model_name="warm", data_summary="x")
     back, fresh = net_from_onnx(path, net.cfg)
-    heads = {"component_head.weight", "component_head.bias", "gain_head.weight", "gain_head.bias"}
+    heads = {f"{head}.{part}" for head in TRAINING_ONLY_HEADS for part in ("weight", "bias")}
     assert set(fresh) <= heads | {"window", "mel", "dft"}  # fixed buffers are rebuilt, not learnt
     for name, value in net.state_dict().items():
-        if name.split(".")[0] not in ("component_head", "gain_head"):
+        if name.split(".")[0] not in TRAINING_ONLY_HEADS:
             assert torch.allclose(back.state_dict()[name], value), name
 
 
