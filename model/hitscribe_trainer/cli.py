@@ -52,6 +52,7 @@ def _cmd_train(args) -> None:
         supervised_weight=args.supervised_weight,
         component_weight=args.component_weight,
         share_weight=args.share_weight,
+        head_warmup_steps=args.head_warmup_steps,
         velocity_corr_weight=args.velocity_corr_weight,
         distractor_weight=args.distractor_weight,
         unsupervised_weight=args.unsupervised_weight,
@@ -206,6 +207,12 @@ def main(argv: list[str] | None = None) -> None:
         type=float,
         default=0.0,
         help="auxiliary loss on each component's share of every frame's energy (synthetic audio only)",
+    )
+    s.add_argument(
+        "--head-warmup-steps",
+        type=int,
+        default=0,
+        help="first steps in which only the training-only heads learn (after a warm start)",
     )
     s.add_argument(
         "--velocity-corr-weight",

@@ -21,7 +21,14 @@ from .losses import (
     reconstruction_loss,
     supervised_loss,
 )
-from .model import HitscribeNet, ModelConfig, TrainingNoise, count_parameters, synth_activations
+from .model import (
+    TRAINING_ONLY_HEADS,
+    HitscribeNet,
+    ModelConfig,
+    TrainingNoise,
+    count_parameters,
+    synth_activations,
+)
 from .sparsemax import sparsemax
 
 log = logging.getLogger("hitscribe.train")
@@ -79,6 +86,10 @@ class TrainOptions:
     freq_mask_bands: int = 8
     #: Dropout on the trunk's features in training (0: none, as up to v8).
     dropout: float = 0.0
+    #: Steps at the start of a run in which only the training-only heads learn (the trunk and
+    #: the exported heads stay as warm-started), so that heads a warm start leaves fresh do not
+    #: disturb the trunk while they are still random (0: none, as up to run 24).
+    head_warmup_steps: int = 0
     checkpoint_minutes: float = 5.0
 
 
@@ -243,6 +254,10 @@ def train(opts: TrainOptions, cfg: ModelConfig | None = None) -> Path:
             loss = loss + opts.unsupervised_weight * rec
         optim.zero_grad()
         loss.backward()
+        if step < opts.head_warmup_steps:
+            for name, p in net.named_parameters():
+                if name.split(".")[0] not in TRAINING_ONLY_HEADS:
+                    p.grad = None  # Adam skips it: no moments build up from zeros
         torch.nn.utils.clip_grad_norm_(net.parameters(), 5.0)
         optim.step()
         step += 1
