@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from test_synth import _fake_kit
+from fakes import fake_kit
 
 from hitscribe_trainer.data import component_shares
 from hitscribe_trainer.kits import SR
 from hitscribe_trainer.losses import component_share_loss
-from hitscribe_trainer.model import COMPONENTS, HitscribeNet, ModelConfig
+from hitscribe_trainer.model import COMPONENTS, TRAINING_ONLY_HEADS, HitscribeNet, ModelConfig
 from hitscribe_trainer.synth import TRAINING_OPTIONS, render_clip
 
 HOP = 240
 
 
 def test_collecting_stems_leaves_the_render_unchanged():
-    kits = [_fake_kit("a", 0), _fake_kit("b", 1)]
+    kits = [fake_kit("a", 0), fake_kit("b", 1)]
     plain, ev_plain = render_clip(np.random.default_rng(7), kits, 2.0, SR, TRAINING_OPTIONS)
     stems: dict[str, np.ndarray] = {}
     with_stems, ev_stems = render_clip(np.random.default_rng(7), kits, 2.0, SR, TRAINING_OPTIONS, stems_out=stems)
@@ -53,3 +53,32 @@ def test_share_loss_is_smallest_at_the_target():
     best = component_share_loss(exact, {"component_share": target}, lookahead)
     other = component_share_loss(out, {"component_share": target}, lookahead)
     assert torch.isfinite(other) and best < other
+
+
+def test_head_warmup_trains_only_the_training_only_heads(fake_cache, tmp_path):
+    from hitscribe_trainer.train import TrainOptions, train
+
+    opts = TrainOptions(
+        cache_dir=str(fake_cache),
+        run_dir=str(tmp_path / "run"),
+        max_steps=3,
+        batch_size=2,
+        seconds=1.0,
+        lr=1e-3,
+        unsupervised_weight=0.0,
+        component_weight=1.0,
+        share_weight=0.5,
+        head_warmup_steps=10,
+        loader_workers=0,
+        seed=3,
+    )
+    ckpt = torch.load(train(opts), weights_only=False)
+    torch.manual_seed(opts.seed)
+    start = HitscribeNet(ModelConfig(lookahead_frames=opts.lookahead_frames)).state_dict()
+    assert ckpt["step"] == 3
+    for name, value in ckpt["model"].items():
+        if name.split(".")[0] in TRAINING_ONLY_HEADS:
+            if name.endswith("weight") and name.startswith(("component_head", "share_head")):
+                assert not torch.equal(value, start[name]), f"{name} should have learnt"
+        else:
+            assert torch.equal(value, start[name]), f"{name} moved during the head warm-up"

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+from fakes import decaying_noise, fake_kit
 
 from hitscribe_trainer import kits as kits_mod
 from hitscribe_trainer.evaluate import clip_events, clip_kits
@@ -31,24 +32,9 @@ from hitscribe_trainer.synth import (
 MODEL_DIR = Path(__file__).resolve().parents[1]
 
 
-def _decay(rng: np.random.Generator, n: int, tau: float, lp: bool = False) -> np.ndarray:
-    x = rng.standard_normal(n) * np.exp(-np.arange(n) / (tau * SR))
-    if lp:
-        x = np.cumsum(x) / 30
-    return (0.9 * x / np.max(np.abs(x))).astype(np.float32)
-
-
-def _fake_kit(name: str = "fake", seed: int = 0) -> Kit:
-    rng = np.random.default_rng(seed)
-    samples = {}
-    for inst in INSTRUMENTS:
-        samples[inst] = [(v, _decay(rng, int(0.3 * SR), 0.05, inst == "kick")) for v in (0.3, 0.8)]
-    return Kit(name, samples)
-
-
 @pytest.fixture(scope="module")
 def fake_kits() -> list[Kit]:
-    return [_fake_kit("a", 0), _fake_kit("b", 1)]
+    return [fake_kit("a", 0), fake_kit("b", 1)]
 
 
 def test_render_clip_events_inside_and_finite(fake_kits):
@@ -66,7 +52,7 @@ def test_render_clip_events_inside_and_finite(fake_kits):
 
 def test_single_oneshot_reproduced_without_augmentation():
     rng = np.random.default_rng(3)
-    x = _decay(rng, 2000, 0.01)
+    x = decaying_noise(rng, 2000, 0.01)
     kit = Kit("k", {"kick": [(0.8, x)]})
     n = 8000
     audio, ev = render_events([(1234, "kick", 1.0)], {"kick": kit}, n, rng, SynthOptions(augment=False))
@@ -164,40 +150,6 @@ def test_instrument_name_mapping():
         assert map_instrument_name(name) == want, name
 
 
-def _write_hydrogen_kit(root: Path, name: str, licence: str) -> None:
-    d = root / name
-    d.mkdir(parents=True)
-    rng = np.random.default_rng(len(name))
-    insts = []
-    for i, (iname, fn) in enumerate([("Kick", "k"), ("Snare", "s"), ("Hat Closed", "h"), ("Weird FX", "x")]):
-        layers = ""
-        for j, (lo, hi) in enumerate([(0.0, 0.5), (0.5, 1.0)]):
-            x = np.concatenate([np.zeros(300), _decay(rng, 4000, 0.02)])
-            sf.write(str(d / f"{fn}{j}.wav"), np.stack([x, x], 1), 44100)
-            layers += f"<layer><filename>{fn}{j}.wav</filename><min>{lo}</min><max>{hi}</max></layer>"
-        insts.append(
-            f"<instrument><id>{i}</id><name>{iname}</name>"
-            f"<instrumentComponent>{layers}</instrumentComponent></instrument>"
-        )
-    (d / "drumkit.xml").write_text(
-        '<?xml version="1.0"?><drumkit_info xmlns="http://www.hydrogen-music.org/drumkit">'
-        f"<name>{name}</name><license>{licence}</license><instrumentList>"
-        + "".join(insts)
-        + "</instrumentList></drumkit_info>"
-    )
-
-
-@pytest.fixture(scope="module")
-def fake_cache(tmp_path_factory) -> Path:
-    tmp = tmp_path_factory.mktemp("kits")
-    src = tmp / "src"
-    _write_hydrogen_kit(src, "TrainKit", "GPL")
-    _write_hydrogen_kit(src, kits_mod.VALIDATION_KITS[0], "CC0")
-    cache = tmp / "cache"
-    kits_mod.prepare_kits(cache, verbose=False, hydrogen_dir=src, sf2_dir=None, freepats_dir=None, extra_sources=False)
-    return cache
-
-
 def test_manifest_has_licences_and_split(fake_cache):
     m = json.loads((fake_cache / "kits" / "manifest.json").read_text())
     assert len(m) == 2 * 3 * 2  # 2 kits x 3 mapped instruments x 2 layers
@@ -253,13 +205,13 @@ def test_iter_user_audio(tmp_path):
 
 def test_voicing_repitches_keeps_peak_and_leaves_validation_renders_alone():
     rng = np.random.default_rng(3)
-    shot = _decay(rng, 2400, 0.02)
+    shot = decaying_noise(rng, 2400, 0.02)
     lower = revoice(shot, Voicing(rate=0.5, decay_s=np.inf, tilt=0.0), SR)
     assert len(lower) == 2 * len(shot)  # an octave down lasts twice as long
     assert np.isclose(np.abs(lower).max(), np.abs(shot).max(), rtol=1e-3)
     short = revoice(shot, Voicing(rate=1.0, decay_s=0.005, tilt=0.5), SR)
     assert np.abs(short[-600:]).max() < np.abs(shot[-600:]).max()
-    kit = [_fake_kit()]
+    kit = [fake_kit()]
     plain = [render_clip(np.random.default_rng(7), kit, 2.0, SR)[0] for _ in range(2)]
     assert np.array_equal(plain[0], plain[1]), "default renders are deterministic"
     assert SynthOptions().voicing_p == 0.0, "validation and tuning renders never re-voice"
@@ -306,7 +258,7 @@ def test_kits_used_names_each_class_kit_without_changing_the_render(fake_kits):
 
 def test_blending_and_one_shot_eq_change_timbre_only_when_asked(fake_kits):
     rng = np.random.default_rng(11)
-    x, partner = _decay(rng, 2400, 0.02), _decay(rng, 4800, 0.1)
+    x, partner = decaying_noise(rng, 2400, 0.02), decaying_noise(rng, 4800, 0.1)
     y = blend(x, partner, 0.4)
     assert len(y) == len(x) and np.isclose(np.abs(y).max(), np.abs(x).max(), rtol=1e-3)
     assert not np.allclose(y, x)
