@@ -142,6 +142,9 @@ $train evaluate --checkpoint "$run12/checkpoint.pt" --thresholds 0.5 0.5 0.5 --d
 # Run 22 (not shipped: 0.7364 against 0.7395; ship-rule-v22.md): 21a's export for 45 min, same recipe, --seed 27.
 # Run 23 (not shipped: 0.7130 against 0.7120, bar 0.7170; ship-rule-v23.md): 21a's export for 70 min, same recipe
 # plus --procedural-distinct-cymbals, --seed 28.
+# Runs 24 / 25 (not shipped: 0.7328 against 0.7381 and 0.7080 against 0.7210; ship-rule-v24.md, -v25.md):
+# v18a's export for 70 / 60 min with the recipe below plus --conv2d-channels 24 --share-weight 0.5,
+# 24 --seed 29, 25 --seed 30 --head-warmup-steps 1000 --lr 1.5e-4.
 # Runs 15, 16a and 18a (the shipped model, v18a; model/results/ship-rule-v18.md), each from the
 # previous one's export (run 15 from v12, exported above):
 recipe=(--batch 12 --seconds 2.5 --lr 3e-4 --unsupervised-weight 0 --component-weight 1.0
