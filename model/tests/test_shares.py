@@ -49,7 +49,9 @@ def test_share_loss_is_smallest_at_the_target():
     t = out["share_logits"].shape[1]
     target = torch.softmax(torch.randn(2, t, len(COMPONENTS) + 1), dim=-1)
     lookahead = net.cfg.lookahead_frames
-    exact = {"share_logits": torch.log(torch.cat([torch.ones(2, lookahead, 9) / 9, target[:, : t - lookahead]], 1))}
+    rows = len(COMPONENTS) + 1
+    uniform = torch.full((2, lookahead, rows), 1 / rows)  # frames before the look-ahead have no target
+    exact = {"share_logits": torch.log(torch.cat([uniform, target[:, : t - lookahead]], 1))}
     best = component_share_loss(exact, {"component_share": target}, lookahead)
     other = component_share_loss(out, {"component_share": target}, lookahead)
     assert torch.isfinite(other) and best < other
