@@ -76,6 +76,8 @@ def _cmd_train(args) -> None:
         freq_mask_p=args.freq_mask_p,
         freq_mask_bands=args.freq_mask_bands,
         dropout=args.dropout,
+        teacher_onnx=tuple(args.teacher_onnx or ()),
+        distill_weight=args.distill_weight,
     )
     print(train(opts))
 
@@ -235,6 +237,12 @@ def main(argv: list[str] | None = None) -> None:
     s.add_argument("--lookahead", type=int, default=2, help="look-ahead in 10 ms frames")
     s.add_argument("--user-audio", help="folder of your own drum recordings (unsupervised only)")
     s.add_argument("--init-onnx", help="start a new run from the weights of this exported model")
+    s.add_argument(
+        "--teacher-onnx",
+        nargs="+",
+        help="exported models whose averaged outputs the network also learns (distillation)",
+    )
+    s.add_argument("--distill-weight", type=float, default=1.0, help="weight of the distillation term")
     s.add_argument("--threads", type=int, default=1)
     s.add_argument("--workers", type=int, default=1)
     s.add_argument("--seed", type=int, default=0)

@@ -6,6 +6,8 @@
   ("CQT-like") log spectra plus their half-wave rectified time difference (onset enhancement).
 * :func:`supervised_loss` is the optional term on synthetic labels (onset BCE, velocity and
   in-frame offset regression at the onsets).
+* :func:`distillation_loss` pulls the network towards the averaged outputs of exported
+  teacher models (knowledge distillation of an ensemble into one network).
 """
 
 from __future__ import annotations
@@ -205,3 +207,17 @@ def component_share_loss(out: dict[str, torch.Tensor], targets: dict[str, torch.
     logits = out["share_logits"][:, lookahead:]
     target = targets["component_share"][:, : t - lookahead]
     return -(target * F.log_softmax(logits, dim=-1)).sum(dim=-1).mean()
+
+
+def distillation_loss(
+    out: dict[str, torch.Tensor], teacher_onset: torch.Tensor, teacher_velocity: torch.Tensor, pos_weight=4.0
+):
+    """Soft-target onset BCE against the teachers' mean onset probability ``teacher_onset``
+    [B, T, C], plus velocity MSE weighted by that probability (the teachers' velocity means
+    something only where they hear a hit). Both sides are output frames, so no look-ahead shift."""
+    bce = F.binary_cross_entropy_with_logits(
+        out["onset_logits"], teacher_onset, pos_weight=torch.tensor(pos_weight, device=teacher_onset.device)
+    )
+    weight = teacher_onset.detach()
+    vel = (weight * (out["velocity"] - teacher_velocity) ** 2).sum() / weight.sum().clamp_min(1e-6)
+    return bce + vel

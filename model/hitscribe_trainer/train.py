@@ -18,6 +18,7 @@ from .losses import (
     MultiResolutionLogSpectrum,
     component_onset_loss,
     component_share_loss,
+    distillation_loss,
     reconstruction_loss,
     supervised_loss,
 )
@@ -90,6 +91,10 @@ class TrainOptions:
     #: the exported heads stay as warm-started), so that heads a warm start leaves fresh do not
     #: disturb the trunk while they are still random (0: none, as up to run 24).
     head_warmup_steps: int = 0
+    #: Exported models whose averaged outputs the network also learns (distillation; empty: none).
+    teacher_onnx: tuple[str, ...] = ()
+    #: Weight of :func:`losses.distillation_loss` when ``teacher_onnx`` is set.
+    distill_weight: float = 1.0
     checkpoint_minutes: float = 5.0
 
 
@@ -103,6 +108,32 @@ def carried_state(
         return None
     keep = torch.from_numpy(rng.random(batch_size) < p).to(previous.dtype)
     return previous * keep[None, :, None]
+
+
+def load_teachers(paths) -> list[HitscribeNet]:
+    """Frozen networks read back from exported models (``warmstart.net_from_onnx``), each in its
+    own architecture; an empty list when ``paths`` is empty."""
+    from .warmstart import exported_config, net_from_onnx
+
+    teachers = []
+    for path in paths:
+        net, _ = net_from_onnx(Path(path), exported_config(Path(path)))
+        net.eval()
+        for p in net.parameters():
+            p.requires_grad_(False)
+        teachers.append(net)
+        log.info("teacher: %s", path)
+    return teachers
+
+
+@torch.no_grad()
+def teacher_outputs(teachers: list[HitscribeNet], audio: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The teachers' mean onset probability and mean velocity, each [B, T, C] (clean input:
+    teachers are in eval mode, so they see no training noise)."""
+    outs = [t(audio) for t in teachers]
+    onset = torch.stack([torch.sigmoid(o["onset_logits"]) for o in outs]).mean(0)
+    velocity = torch.stack([o["velocity"] for o in outs]).mean(0)
+    return onset, velocity
 
 
 def setup_logging(run_dir: Path) -> None:
@@ -213,6 +244,7 @@ def train(opts: TrainOptions, cfg: ModelConfig | None = None) -> Path:
         )
         tmp.replace(ckpt_path)
 
+    teachers = load_teachers(opts.teacher_onnx)
     net.train()
     carry: torch.Tensor | None = None
     for batch in loader:
@@ -243,6 +275,11 @@ def train(opts: TrainOptions, cfg: ModelConfig | None = None) -> Path:
                 share = component_share_loss(out, batch, cfg.lookahead_frames)
                 parts["share"] = share.item()
                 loss = loss + opts.share_weight * share
+        if teachers:
+            t_onset, t_velocity = teacher_outputs(teachers, batch["audio"])
+            kd = distillation_loss(out, t_onset, t_velocity)
+            parts["kd"] = kd.item()
+            loss = loss + opts.distill_weight * kd
         if use_unsup and step % opts.unsupervised_every == 0:
             n_items = opts.unsupervised_items or batch["audio"].shape[0]
             sub = {k: v[:n_items] for k, v in out.items()}
