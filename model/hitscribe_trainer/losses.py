@@ -209,15 +209,14 @@ def component_share_loss(out: dict[str, torch.Tensor], targets: dict[str, torch.
     return -(target * F.log_softmax(logits, dim=-1)).sum(dim=-1).mean()
 
 
-def distillation_loss(
-    out: dict[str, torch.Tensor], teacher_onset: torch.Tensor, teacher_velocity: torch.Tensor, pos_weight=4.0
-):
+def distillation_loss(out: dict[str, torch.Tensor], teacher_onset: torch.Tensor, teacher_velocity: torch.Tensor):
     """Soft-target onset BCE against the teachers' mean onset probability ``teacher_onset``
     [B, T, C], plus velocity MSE weighted by that probability (the teachers' velocity means
-    something only where they hear a hit). Both sides are output frames, so no look-ahead shift."""
-    bce = F.binary_cross_entropy_with_logits(
-        out["onset_logits"], teacher_onset, pos_weight=torch.tensor(pos_weight, device=teacher_onset.device)
-    )
+    something only where they hear a hit). Both sides are output frames, so no look-ahead shift.
+
+    No positive weight: the BCE is smallest where the student's probability equals the
+    teachers' (a weight would push every probability above theirs, and past the threshold)."""
+    bce = F.binary_cross_entropy_with_logits(out["onset_logits"], teacher_onset)
     weight = teacher_onset.detach()
     vel = (weight * (out["velocity"] - teacher_velocity) ** 2).sum() / weight.sum().clamp_min(1e-6)
     return bce + vel
