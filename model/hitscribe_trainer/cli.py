@@ -142,6 +142,13 @@ def _cmd_average(args) -> None:
     print(f"averaged {len(args.checkpoints)} checkpoints into {out}")
 
 
+def _cmd_ensemble(args) -> None:
+    from .ensemble import write_ensemble
+
+    contract = write_ensemble([Path(m) for m in args.models], Path(args.out), args.name)
+    print(f"wrote {args.out}: the mean of {', '.join(contract['ensemble_members'])}")
+
+
 def _cmd_export(args) -> None:
     from .export import export_onnx, load_checkpoint, reexport
 
@@ -300,6 +307,12 @@ def main(argv: list[str] | None = None) -> None:
     )
     s.add_argument("--out", required=True)
     s.set_defaults(fn=_cmd_average)
+
+    s = sub.add_parser("ensemble", help="one exported model that averages the outputs of several")
+    s.add_argument("--models", nargs="+", required=True, help="exported models sharing one contract")
+    s.add_argument("--name", required=True, help="model name written into the contract")
+    s.add_argument("--out", required=True)
+    s.set_defaults(fn=_cmd_ensemble)
 
     s = sub.add_parser("score-tsv", help="score TSVs written by `hitscribe transcribe --tsv`")
     s.add_argument("--data", default="model/cache/validation", help="folder of reference wav + tsv")

@@ -1,4 +1,4 @@
-"""Tests for distillation from exported teachers (``--teacher-onnx``)."""
+"""Tests for distillation from exported teachers (``--teacher-onnx``) and output ensembles."""
 
 from __future__ import annotations
 
@@ -59,3 +59,25 @@ def test_a_run_with_a_teacher_trains_and_logs_the_term(fake_cache, tmp_path):
     assert ckpt["step"] == 2
     final = json.loads((tmp_path / "run" / "summary.json").read_text())["final"]
     assert final["kd"] > 0
+
+
+def test_an_ensemble_export_streams_the_mean_of_its_members(tmp_path):
+    from hitscribe_trainer.ensemble import write_ensemble
+    from hitscribe_trainer.evaluate import streaming_outputs
+    from hitscribe_trainer.export import read_contract
+
+    torch.manual_seed(2)
+    paths = [tmp_path / f"m{i}.onnx" for i in range(2)]
+    for path in paths:
+        export_onnx(HitscribeNet(ModelConfig()).eval(), path, model_name=path.stem, data_summary="test")
+    both = tmp_path / "both.onnx"
+    contract = write_ensemble(paths, both, "both")
+    assert contract["ensemble_members"] == ["m0", "m1"]
+    assert contract["state_size"] == 2 * read_contract(paths[0])["state_size"]
+    assert read_contract(both) == contract
+    audio = torch.randn(37 * HOP).numpy() * 0.1
+    members = [streaming_outputs(p, audio, read_contract(p), hops_per_call=3) for p in paths]
+    mean = streaming_outputs(both, audio, contract, hops_per_call=3)
+    for row, got in enumerate(mean):
+        expected = (members[0][row] + members[1][row]) / 2
+        assert abs(got - expected).max() < 1e-6
