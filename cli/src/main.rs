@@ -42,7 +42,7 @@ struct EngineArgs {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Transcribe WAV/FLAC/MP3/OGG files to a Standard MIDI File (and TSV).
+    /// Transcribe WAV/AIFF/FLAC/MP3/OGG files to a Standard MIDI File (and TSV).
     Transcribe(TranscribeArgs),
     /// Show the model contract, latency, ONNX Runtime version and execution provider.
     Info {

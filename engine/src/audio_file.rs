@@ -1,4 +1,4 @@
-//! Audio file decoding (symphonia): WAV, FLAC, MP3, OGG Vorbis to interleaved f32.
+//! Audio file decoding (symphonia): WAV, AIFF, FLAC, MP3, OGG Vorbis to interleaved f32.
 
 use std::fs::File;
 use std::path::Path;

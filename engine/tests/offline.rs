@@ -94,7 +94,7 @@ fn baseline_detects_the_demo_loop() {
 }
 
 #[test]
-fn decodes_wav_flac_mp3_ogg() {
+fn decodes_wav_aiff_flac_mp3_ogg() {
     // 2 s stereo clips of the demo loop (right = left / 2), encoded with libsndfile.
     let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
     let wav = hitscribe_engine::audio_file::decode(&data.join("clip.wav")).unwrap();
@@ -103,7 +103,12 @@ fn decodes_wav_flac_mp3_ogg() {
         (44_100, 2, 88_200)
     );
     let energy = |s: &[f32], ch: usize| s.iter().skip(ch).step_by(2).map(|x| x * x).sum::<f32>();
-    for (file, lossy) in [("clip.flac", false), ("clip.mp3", true), ("clip.ogg", true)] {
+    for (file, lossy) in [
+        ("clip.flac", false),
+        ("clip.aiff", false),
+        ("clip.mp3", true),
+        ("clip.ogg", true),
+    ] {
         let a = hitscribe_engine::audio_file::decode(&data.join(file)).unwrap();
         assert_eq!((a.sample_rate, a.channels), (44_100, 2), "{file}");
         assert!(
