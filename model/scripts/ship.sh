@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Reproduces the shipped model end to end on this 2-core machine (about 838 minutes in eleven
+# Reproduces the shipped model end to end on this 2-core machine (about 998 minutes in thirteen
 # runs): kits -> labelled validation (held-out kits) and tuning (training kits) renders ->
 # run 1 (v1 recipe, 110 min) -> export -> run 2 (fine-tuning with kit voicing, 110 min, started
 # from run 1's export) -> export -> run 3 (fine-tuning on 52 training kits with the auxiliary
@@ -7,7 +7,9 @@
 # min, each fine-tuning the previous export: lower learning rates, microphones, mixed kits, the
 # velocity correlation term) -> run 12 (95 min: frequency masking and dropout) -> threshold
 # tuning report -> evaluation on held-out kits -> runs 15, 16a and 18a (35, 85 and 85 min: the
-# component loss at weight 1.0, then the 2-D front end widened to 24 channels) -> ONNX export.
+# component loss at weight 1.0, then the 2-D front end widened to 24 channels) -> run 21a (70 min
+# from 18a with procedural kits) -> run 26 (90 min from 18a, distilling the mean of 18a and 21a)
+# -> ONNX export.
 # Resumable: re-running continues each run from its checkpoint. (The shipped runs 1 and 2
 # predate the extra kits of run 3 and run 1 predates kit voicing; the loader now always uses
 # both, so runs 1 and 2 are reproduced in spirit, not bit for bit.)
@@ -145,7 +147,7 @@ $train evaluate --checkpoint "$run12/checkpoint.pt" --thresholds 0.5 0.5 0.5 --d
 # Runs 24 / 25 (not shipped: 0.7328 against 0.7381 and 0.7080 against 0.7210; ship-rule-v24.md, -v25.md):
 # v18a's export for 70 / 60 min with the recipe below plus --conv2d-channels 24 --share-weight 0.5,
 # 24 --seed 29, 25 --seed 30 --head-warmup-steps 1000 --lr 1.5e-4.
-# Runs 15, 16a and 18a (the shipped model, v18a; model/results/ship-rule-v18.md), each from the
+# Runs 15, 16a and 18a (v18a, shipped until v26; model/results/ship-rule-v18.md), each from the
 # previous one's export (run 15 from v12, exported above):
 recipe=(--batch 12 --seconds 2.5 --lr 3e-4 --unsupervised-weight 0 --component-weight 1.0
   --velocity-corr-weight 0.2 --threads 1 --workers 1 --lookahead 2 --mix-kits-p 0.5
@@ -159,4 +161,14 @@ $train export --checkpoint model/runs/v16a/checkpoint.pt --name hitscribe-causal
 $train --cache model/cache train --run model/runs/v18a --init-onnx model/runs/v16a/v16a.onnx \
   --conv2d-channels 24 --max-minutes 85 --seed 19 "${recipe[@]}"
 $train export --checkpoint model/runs/v18a/checkpoint.pt --name hitscribe-causal-v18a --thresholds 0.5 0.5 0.5 \
+  --out model/runs/v18a/v18a.onnx
+# Run 21a (a candidate, model/candidates/hitscribe-causal-v21a.onnx; ship-rule-v21.md) and run 26
+# (v26, the shipped model; ship-rule-v26.md): 26 learns the mean outputs of 18a and 21a.
+$train --cache model/cache train --run model/runs/v21a --init-onnx model/runs/v18a/v18a.onnx \
+  --conv2d-channels 24 --max-minutes 70 --seed 25 --procedural-p 0.25 "${recipe[@]}"
+$train export --checkpoint model/runs/v21a/checkpoint.pt --name hitscribe-causal-v21a --out model/runs/v21a/v21a.onnx
+$train --cache model/cache train --run model/runs/v26 --init-onnx model/runs/v18a/v18a.onnx \
+  --conv2d-channels 24 --max-minutes 90 --seed 26 "${recipe[@]}" --lr 2e-4 \
+  --teacher-onnx model/runs/v18a/v18a.onnx model/runs/v21a/v21a.onnx --distill-weight 1.0
+$train export --checkpoint model/runs/v26/checkpoint.pt --name hitscribe-causal-v26 --thresholds 0.5 0.5 0.5 \
   --data-summary "$(cat model/DATA_SUMMARY.txt)" --out assets/models/hitscribe-causal.onnx
