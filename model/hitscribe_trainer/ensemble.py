@@ -9,7 +9,6 @@ runs one network, at the members' summed cost.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +17,7 @@ import onnx.compose
 import onnx.helper
 import onnx.numpy_helper
 
-from .export import CONTRACT_KEY, read_contract
+from .export import read_contract, write_contract_metadata
 
 #: Contract fields every member must share for their frames to mean the same thing.
 SHARED_FIELDS = (
@@ -86,11 +85,7 @@ def write_ensemble(paths: list[Path], out: Path, model_name: str) -> dict:
     )
     template = onnx.load(str(paths[0]), load_external_data=False)
     model = onnx.helper.make_model(graph, opset_imports=template.opset_import, ir_version=template.ir_version)
-    entries = {CONTRACT_KEY: json.dumps(contract)}
-    entries.update({f"hitscribe.{k}": json.dumps(v) if not isinstance(v, str) else v for k, v in contract.items()})
-    for key, value in entries.items():
-        prop = model.metadata_props.add()
-        prop.key, prop.value = key, value
+    write_contract_metadata(model, contract)
     onnx.checker.check_model(model)
     out.parent.mkdir(parents=True, exist_ok=True)
     onnx.save(model, str(out))

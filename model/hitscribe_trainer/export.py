@@ -117,15 +117,21 @@ def export_onnx(
         contract["training_commit"] = training_commit
     model = onnx.load(str(path))
     fold_gru_output(model)
+    write_contract_metadata(model, contract)
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    return contract
+
+
+def write_contract_metadata(model: onnx.ModelProto, contract: dict) -> None:
+    """Replaces the model's metadata with the contract: the whole JSON under `CONTRACT_KEY` and
+    each field again as `hitscribe.<field>` (strings as they are, the rest as JSON)."""
     del model.metadata_props[:]
     entries = {CONTRACT_KEY: json.dumps(contract)}
     entries.update({f"hitscribe.{k}": json.dumps(v) if not isinstance(v, str) else v for k, v in contract.items()})
     for key, value in entries.items():
         prop = model.metadata_props.add()
         prop.key, prop.value = key, value
-    onnx.checker.check_model(model)
-    onnx.save(model, str(path))
-    return contract
 
 
 #: Operators the exporter uses to move the GRU output into place.
