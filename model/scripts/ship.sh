@@ -147,6 +147,8 @@ $train evaluate --checkpoint "$run12/checkpoint.pt" --thresholds 0.5 0.5 0.5 --d
 # Runs 24 / 25 (not shipped: 0.7328 against 0.7381 and 0.7080 against 0.7210; ship-rule-v24.md, -v25.md):
 # v18a's export for 70 / 60 min with the recipe below plus --conv2d-channels 24 --share-weight 0.5,
 # 24 --seed 29, 25 --seed 30 --head-warmup-steps 1000 --lr 1.5e-4.
+# Run 27 (not shipped: 0.7494 against v26's 0.7527, bar +0.005; ship-rule-v27.md): v26's export for 45 min,
+# run 26's recipe with --seed 31 and --teacher-onnx v26 v21a v16a.
 # Runs 15, 16a and 18a (v18a, shipped until v26; model/results/ship-rule-v18.md), each from the
 # previous one's export (run 15 from v12, exported above):
 recipe=(--batch 12 --seconds 2.5 --lr 3e-4 --unsupervised-weight 0 --component-weight 1.0
