@@ -73,6 +73,7 @@ def _cmd_train(args) -> None:
         procedural_distinct_cymbals=True if args.procedural_distinct_cymbals else None,
         carry_state_p=args.carry_state_p,
         conv2d_channels=args.conv2d_channels,
+        gru_hidden=args.gru_hidden,
         freq_mask_p=args.freq_mask_p,
         freq_mask_bands=args.freq_mask_bands,
         dropout=args.dropout,
@@ -295,6 +296,12 @@ def main(argv: list[str] | None = None) -> None:
         default=0,
         help="channels of the 2-D front end; with --init-onnx, more than the model's widens it "
         "without changing its output",
+    )
+    s.add_argument(
+        "--gru-hidden",
+        type=int,
+        default=0,
+        help="units of the GRU; with --init-onnx, more than the model's widens it without changing its output",
     )
     s.set_defaults(fn=_cmd_train)
 

@@ -78,6 +78,9 @@ class TrainOptions:
     #: more than the ``init_onnx`` model's widens it without changing its output
     #: (``warmstart.widen_front_end``).
     conv2d_channels: int = 0
+    #: Units of the GRU (0: the model's default, or the ``init_onnx`` model's); more than the
+    #: ``init_onnx`` model's widens it without changing its output (``warmstart.widen_gru``).
+    gru_hidden: int = 0
     #: Share of batch items whose GRU starts from the state the previous batch's item ended in
     #: (detached) instead of zeros, so that training sees states left by earlier audio (0: never).
     carry_state_p: float = 0.0
@@ -162,7 +165,7 @@ def train(opts: TrainOptions, cfg: ModelConfig | None = None) -> Path:
     cfg = cfg or ModelConfig(lookahead_frames=opts.lookahead_frames)
     net = HitscribeNet(cfg)
     if state is None and opts.init_onnx:
-        from .warmstart import load_onnx_weights, widen_front_end
+        from .warmstart import load_onnx_weights, widen_front_end, widen_gru
 
         fresh = load_onnx_weights(net, Path(opts.init_onnx))
         log.info("initialised from %s (fresh: %s)", opts.init_onnx, ", ".join(fresh))
@@ -170,8 +173,13 @@ def train(opts: TrainOptions, cfg: ModelConfig | None = None) -> Path:
             net = widen_front_end(net, opts.conv2d_channels)
             cfg = net.cfg
             log.info("front end widened to %d channels (output unchanged)", cfg.conv2d_channels)
-    elif state is None and opts.conv2d_channels:
-        cfg = ModelConfig.from_dict({**cfg.to_dict(), "conv2d_channels": opts.conv2d_channels})
+        if opts.gru_hidden > cfg.gru_hidden:
+            net = widen_gru(net, opts.gru_hidden)
+            cfg = net.cfg
+            log.info("GRU widened to %d units (output unchanged)", cfg.gru_hidden)
+    elif state is None and (opts.conv2d_channels or opts.gru_hidden):
+        sizes = {"conv2d_channels": opts.conv2d_channels, "gru_hidden": opts.gru_hidden}
+        cfg = ModelConfig.from_dict({**cfg.to_dict(), **{k: v for k, v in sizes.items() if v}})
         net = HitscribeNet(cfg)
     net.noise = TrainingNoise(opts.freq_mask_p, opts.freq_mask_bands, opts.dropout)
     optim = torch.optim.Adam(net.parameters(), lr=opts.lr)

@@ -122,3 +122,38 @@ def widen_front_end(src: HitscribeNet, channels: int) -> HitscribeNet:
     sd["proj.weight"] = proj
     net.load_state_dict(sd)
     return net
+
+
+def widen_gru(src: HitscribeNet, hidden: int) -> HitscribeNet:
+    """A copy of ``src`` whose GRU has ``hidden`` units, same function.
+
+    Net2Net-style, as :func:`widen_front_end`: the old units keep their weights and read none of
+    the new units (their recurrent weights from new units start at zero), the new units start
+    from PyTorch's default initialisation, and every head reads them with zero weights, so the
+    widened network computes exactly what ``src`` computed until training moves it.
+    """
+    old = src.cfg.gru_hidden
+    if hidden < old:
+        raise ValueError(f"cannot narrow the GRU from {old} to {hidden} units")
+    cfg = ModelConfig.from_dict({**src.cfg.to_dict(), "gru_hidden": hidden})
+    net = HitscribeNet(cfg)
+    sd = net.state_dict()
+    own = src.state_dict()
+    for key, value in own.items():
+        if sd[key].shape == value.shape:
+            sd[key] = value.clone()
+    for gate in range(3):  # PyTorch's gate blocks r, z, n, each ``hidden`` rows
+        new_rows, old_rows = slice(gate * hidden, gate * hidden + old), slice(gate * old, (gate + 1) * old)
+        sd["gru.weight_ih_l0"][new_rows] = own["gru.weight_ih_l0"][old_rows]
+        sd["gru.bias_ih_l0"][new_rows] = own["gru.bias_ih_l0"][old_rows]
+        sd["gru.bias_hh_l0"][new_rows] = own["gru.bias_hh_l0"][old_rows]
+        sd["gru.weight_hh_l0"][new_rows, :old] = own["gru.weight_hh_l0"][old_rows]
+        sd["gru.weight_hh_l0"][new_rows, old:] = 0.0
+    feat = cfg.channels  # every head reads cat([trunk features, GRU output])
+    for name, module in net.named_children():
+        if isinstance(module, torch.nn.Linear) and module.in_features == feat + hidden:
+            weight = torch.zeros_like(sd[f"{name}.weight"])
+            weight[:, : feat + old] = own[f"{name}.weight"]
+            sd[f"{name}.weight"] = weight
+    net.load_state_dict(sd)
+    return net

@@ -164,3 +164,26 @@ def test_training_noise_masks_bands_in_training_only():
         plain.load_state_dict(net.state_dict())
         plain.eval()
         assert torch.equal(net(audio)["onset_logits"], plain(audio)["onset_logits"])
+
+
+def test_widened_gru_computes_the_same_outputs_and_exports_at_its_width(tmp_path):
+    from hitscribe_trainer.warmstart import exported_config, load_onnx_weights, widen_gru
+
+    net = _small_net()
+    wide = widen_gru(net, 24).eval()
+    assert wide.cfg.gru_hidden == 24
+    audio = torch.from_numpy((np.random.default_rng(5).standard_normal(40 * net.cfg.hop) * 0.3).astype(np.float32))
+    with torch.no_grad():
+        before, after = net(audio[None]), wide(audio[None])
+    for key in ("onset_logits", "velocity", "offset", "component_logits"):
+        assert torch.allclose(before[key], after[key], atol=1e-5), key
+    # The new units are live: the heads' weights that read them get a gradient.
+    out = wide(audio[None])
+    out["onset_logits"].sum().backward()
+    assert wide.onset_head.weight.grad[:, net.cfg.channels + 16 :].abs().sum() > 0
+    path = tmp_path / "wide-gru.onnx"
+    export_onnx(wide, path, model_name="wide-gru", data_summary="x")
+    cfg = exported_config(path)
+    assert cfg is not None and cfg.gru_hidden == 24
+    again = HitscribeNet(cfg)
+    assert not [name for name in load_onnx_weights(again, path) if name.startswith(("gru", "onset_head"))]
