@@ -94,6 +94,20 @@ def net_from_onnx(path: Path, cfg: ModelConfig | None = None) -> tuple[Hitscribe
     return net, load_onnx_weights(net, path)
 
 
+def _widened_copy(src: HitscribeNet, field: str, size: int, what: str):
+    """A fresh network with ``src``'s config but ``field`` = ``size`` (never smaller), and its
+    state dict holding ``src``'s weights wherever the shapes still match."""
+    old = getattr(src.cfg, field)
+    if size < old:
+        raise ValueError(f"cannot narrow the {what} from {old} to {size}")
+    net = HitscribeNet(ModelConfig.from_dict({**src.cfg.to_dict(), field: size}))
+    sd = net.state_dict()
+    for key, value in src.state_dict().items():
+        if sd[key].shape == value.shape:
+            sd[key] = value.clone()
+    return net, sd, old
+
+
 def widen_front_end(src: HitscribeNet, channels: int) -> HitscribeNet:
     """A copy of ``src`` whose two 2-D convolutions have ``channels`` channels, same function.
 
@@ -102,21 +116,13 @@ def widen_front_end(src: HitscribeNet, channels: int) -> HitscribeNet:
     layer's point of view (the old channels of ``conv2d_b`` and the projection) starts at zero,
     so the widened network computes exactly what ``src`` computed until training moves it.
     """
-    old = src.cfg.conv2d_channels
-    if channels < old:
-        raise ValueError(f"cannot narrow the front end from {old} to {channels} channels")
-    cfg = ModelConfig.from_dict({**src.cfg.to_dict(), "conv2d_channels": channels})
-    net = HitscribeNet(cfg)
-    sd = net.state_dict()
-    for key, value in src.state_dict().items():
-        if sd[key].shape == value.shape:
-            sd[key] = value.clone()
+    net, sd, old = _widened_copy(src, "conv2d_channels", channels, "front end's channels")
     sd["conv2d_a.conv.weight"][:old] = src.conv2d_a.conv.weight.detach()
     sd["conv2d_a.conv.bias"][:old] = src.conv2d_a.conv.bias.detach()
     sd["conv2d_b.conv.weight"][:old, :old] = src.conv2d_b.conv.weight.detach()
     sd["conv2d_b.conv.weight"][:old, old:] = 0.0
     sd["conv2d_b.conv.bias"][:old] = src.conv2d_b.conv.bias.detach()
-    bands = cfg.n_mels // 4  # the projection reads channel-major [channel * bands + band]
+    bands = net.cfg.n_mels // 4  # the projection reads channel-major [channel * bands + band]
     proj = torch.zeros_like(sd["proj.weight"])
     proj[:, : old * bands] = src.proj.weight.detach()
     sd["proj.weight"] = proj
@@ -132,16 +138,8 @@ def widen_gru(src: HitscribeNet, hidden: int) -> HitscribeNet:
     from PyTorch's default initialisation, and every head reads them with zero weights, so the
     widened network computes exactly what ``src`` computed until training moves it.
     """
-    old = src.cfg.gru_hidden
-    if hidden < old:
-        raise ValueError(f"cannot narrow the GRU from {old} to {hidden} units")
-    cfg = ModelConfig.from_dict({**src.cfg.to_dict(), "gru_hidden": hidden})
-    net = HitscribeNet(cfg)
-    sd = net.state_dict()
+    net, sd, old = _widened_copy(src, "gru_hidden", hidden, "GRU's units")
     own = src.state_dict()
-    for key, value in own.items():
-        if sd[key].shape == value.shape:
-            sd[key] = value.clone()
     for gate in range(3):  # PyTorch's gate blocks r, z, n, each ``hidden`` rows
         new_rows, old_rows = slice(gate * hidden, gate * hidden + old), slice(gate * old, (gate + 1) * old)
         sd["gru.weight_ih_l0"][new_rows] = own["gru.weight_ih_l0"][old_rows]
@@ -149,7 +147,7 @@ def widen_gru(src: HitscribeNet, hidden: int) -> HitscribeNet:
         sd["gru.bias_hh_l0"][new_rows] = own["gru.bias_hh_l0"][old_rows]
         sd["gru.weight_hh_l0"][new_rows, :old] = own["gru.weight_hh_l0"][old_rows]
         sd["gru.weight_hh_l0"][new_rows, old:] = 0.0
-    feat = cfg.channels  # every head reads cat([trunk features, GRU output])
+    feat = net.cfg.channels  # every head reads cat([trunk features, GRU output])
     for name, module in net.named_children():
         if isinstance(module, torch.nn.Linear) and module.in_features == feat + hidden:
             weight = torch.zeros_like(sd[f"{name}.weight"])
