@@ -126,6 +126,15 @@ struct TranscribeArgs {
     /// Global sensitivity 0..1 (0.5 = thresholds as given)
     #[arg(long, default_value_t = 0.5)]
     sensitivity: f32,
+    /// Input gain in dB before transcription, -60..=60 (for very quiet recordings: the model
+    /// loses notes when the input peaks below about -40 dBFS, and the CLI says so)
+    #[arg(
+        long,
+        default_value_t = 0.0,
+        allow_negative_numbers = true,
+        value_name = "DB"
+    )]
+    gain: f32,
     /// Samples per block fed to the streaming engine (large blocks let the model batch hops;
     /// the notes are the same for any block size)
     #[arg(long, default_value_t = 32768)]
@@ -224,6 +233,9 @@ fn transcribe(a: TranscribeArgs) -> Result<()> {
     }
     if a.block == 0 {
         bail!("--block must be > 0");
+    }
+    if !(-60.0..=60.0).contains(&a.gain) {
+        bail!("--gain must lie in -60..=60 dB");
     }
     if a.inputs.len() > 1 {
         for d in [&a.output, &a.tsv].into_iter().flatten() {
@@ -341,6 +353,8 @@ fn transcribe_one(
         None
     };
     let mut notes: Vec<DrumNote> = Vec::new();
+    let gain = 10f32.powf(a.gain / 20.0);
+    let mut peak = 0f32;
     // Decoding runs on its own thread, one block ahead of the engine (the two overlap on a
     // multi-core machine); the engine sees the same samples in the same order either way.
     std::thread::scope(|scope| -> Result<()> {
@@ -348,7 +362,15 @@ fn transcribe_one(
             std::sync::mpsc::sync_channel::<Result<Vec<f32>>>(DECODE_AHEAD_BLOCKS);
         scope.spawn(move || decode_blocks(reader, packet, channels, a.block, blocks));
         for block in receiver {
-            t.process(&block?, &mut notes);
+            let mut block = block?;
+            if gain != 1.0 {
+                block.iter_mut().for_each(|x| *x *= gain);
+            }
+            peak = block
+                .iter()
+                .filter(|x| x.is_finite())
+                .fold(peak, |p, x| p.max(x.abs()));
+            t.process(&block, &mut notes);
             if let Some(pb) = &bar {
                 pb.set_position(t.samples_fed());
             }
@@ -362,6 +384,9 @@ fn transcribe_one(
     }
     if let Some(e) = &t.status().last_error {
         bail!("inference failed: {e}");
+    }
+    if let Some(warning) = level_warning(peak, a.gain) {
+        eprintln!("hitscribe: warning: {}: {warning}", input.display());
     }
     let duration_s = frames as f64 / sample_rate as f64;
     let rate = sample_rate as f64;
@@ -434,6 +459,29 @@ fn transcribe_one(
     Ok(())
 }
 
+/// Input peak (dBFS, after `--gain`) below which the model loses notes: measured with
+/// `model/scripts/level-robustness.sh` (mean F within 0.01 from -1 to -34 dBFS, 0.02 lower at
+/// -40, 0.09 at -46).
+const QUIET_PEAK_DBFS: f32 = -40.0;
+/// Peak level that `--gain` advice aims for, inside the range the model was trained on.
+const ADVISED_PEAK_DBFS: f32 = -20.0;
+
+/// What to tell the user about an input whose loudest (finite) sample after `gain_db` is
+/// `peak`, if anything.
+fn level_warning(peak: f32, gain_db: f32) -> Option<String> {
+    if peak == 0.0 {
+        return Some("the input is digital silence: no notes".into());
+    }
+    let db = 20.0 * peak.log10();
+    (db < QUIET_PEAK_DBFS).then(|| {
+        format!(
+            "the input peaks at {db:.1} dBFS; the model loses notes below about {QUIET_PEAK_DBFS} \
+             dBFS, so try --gain {:.0}",
+            gain_db + ADVISED_PEAK_DBFS - db
+        )
+    })
+}
+
 fn info(json: bool, rate: Option<f64>, e: &EngineArgs) -> Result<()> {
     // Build once at the model's rate to learn it, then at the requested rate.
     let probe = Transcriber::new(engine_config(e, 48_000.0))?;
@@ -493,4 +541,23 @@ fn info(json: bool, rate: Option<f64>, e: &EngineArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quiet_and_silent_inputs_are_named_and_normal_ones_are_not() {
+        assert_eq!(level_warning(0.5, 0.0), None);
+        assert_eq!(level_warning(0.011, 0.0), None); // -39.2 dBFS
+        let quiet = level_warning(0.001, 0.0).unwrap(); // -60 dBFS
+        assert!(
+            quiet.contains("-60.0 dBFS") && quiet.contains("--gain 40"),
+            "{quiet}"
+        );
+        // The advice counts the gain already applied.
+        assert!(level_warning(0.001, 6.0).unwrap().contains("--gain 46"));
+        assert!(level_warning(0.0, 0.0).unwrap().contains("digital silence"));
+    }
 }

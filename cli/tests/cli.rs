@@ -259,3 +259,70 @@ fn stereo_flac_mp3_ogg_inputs_stream_through() {
     assert!(!clash.status.success());
     assert!(String::from_utf8_lossy(&clash.stderr).contains("same output"));
 }
+
+#[test]
+fn a_quiet_input_is_named_and_gain_restores_its_notes() {
+    let dir = tempfile::tempdir().unwrap();
+    let quiet = dir.path().join("quiet.wav");
+    let mut reader = hound::WavReader::open(demo()).unwrap();
+    let spec = reader.spec();
+    let scale = 10f32.powf(-50.0 / 20.0) / (1u32 << (spec.bits_per_sample - 1)) as f32;
+    let samples: Vec<f32> = match spec.sample_format {
+        hound::SampleFormat::Int => reader
+            .samples::<i32>()
+            .map(|s| s.unwrap() as f32 * scale)
+            .collect(),
+        hound::SampleFormat::Float => reader
+            .samples::<f32>()
+            .map(|s| s.unwrap() * 10f32.powf(-50.0 / 20.0))
+            .collect(),
+    };
+    let float_spec = hound::WavSpec {
+        bits_per_sample: 32,
+        sample_format: hound::SampleFormat::Float,
+        ..spec
+    };
+    let mut writer = hound::WavWriter::create(&quiet, float_spec).unwrap();
+    samples
+        .iter()
+        .for_each(|&s| writer.write_sample(s).unwrap());
+    writer.finalize().unwrap();
+    let tsv_of = |name: &str, extra: &[&str]| {
+        let tsv = dir.path().join(name);
+        let mut args = vec!["transcribe", quiet.to_str().unwrap(), "-o"];
+        let mid = dir.path().join(format!("{name}.mid"));
+        args.push(mid.to_str().unwrap());
+        args.extend(["--tsv", tsv.to_str().unwrap(), "--quiet"]);
+        args.extend(extra);
+        let out = hitscribe(&args);
+        assert!(out.status.success());
+        (
+            std::fs::read_to_string(tsv).unwrap(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (_, warned) = tsv_of("quiet.tsv", &[]);
+    assert!(
+        warned.contains("warning") && warned.contains("--gain"),
+        "{warned}"
+    );
+    let (restored, said) = tsv_of("restored.tsv", &["--gain", "50"]);
+    assert!(!said.contains("warning"), "{said}");
+    let (original, _) = {
+        let tsv = dir.path().join("original.tsv");
+        let mid = dir.path().join("original.mid");
+        let out = hitscribe(&[
+            "transcribe",
+            demo().to_str().unwrap(),
+            "-o",
+            mid.to_str().unwrap(),
+            "--tsv",
+            tsv.to_str().unwrap(),
+            "--quiet",
+        ]);
+        assert!(out.status.success());
+        (std::fs::read_to_string(tsv).unwrap(), ())
+    };
+    assert!(!original.is_empty());
+    assert_eq!(restored, original, "+50 dB undoes -50 dB");
+}
