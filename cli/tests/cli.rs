@@ -260,6 +260,31 @@ fn stereo_flac_mp3_ogg_inputs_stream_through() {
     assert!(String::from_utf8_lossy(&clash.stderr).contains("same output"));
 }
 
+/// Transcribes `input` into `dir/<name>.mid` and `.tsv` with `extra` arguments; returns the
+/// TSV text and what the CLI said on stderr.
+fn transcribe_to_tsv(input: &Path, dir: &Path, name: &str, extra: &[&str]) -> (String, String) {
+    let mid = dir.join(format!("{name}.mid"));
+    let tsv = dir.join(format!("{name}.tsv"));
+    let mut args = vec!["transcribe", input.to_str().unwrap(), "-o"];
+    args.extend([
+        mid.to_str().unwrap(),
+        "--tsv",
+        tsv.to_str().unwrap(),
+        "--quiet",
+    ]);
+    args.extend(extra);
+    let out = hitscribe(&args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (
+        std::fs::read_to_string(tsv).unwrap(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 #[test]
 fn a_quiet_input_is_named_and_gain_restores_its_notes() {
     let dir = tempfile::tempdir().unwrap();
@@ -287,42 +312,14 @@ fn a_quiet_input_is_named_and_gain_restores_its_notes() {
         .iter()
         .for_each(|&s| writer.write_sample(s).unwrap());
     writer.finalize().unwrap();
-    let tsv_of = |name: &str, extra: &[&str]| {
-        let tsv = dir.path().join(name);
-        let mut args = vec!["transcribe", quiet.to_str().unwrap(), "-o"];
-        let mid = dir.path().join(format!("{name}.mid"));
-        args.push(mid.to_str().unwrap());
-        args.extend(["--tsv", tsv.to_str().unwrap(), "--quiet"]);
-        args.extend(extra);
-        let out = hitscribe(&args);
-        assert!(out.status.success());
-        (
-            std::fs::read_to_string(tsv).unwrap(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    };
-    let (_, warned) = tsv_of("quiet.tsv", &[]);
+    let (_, warned) = transcribe_to_tsv(&quiet, dir.path(), "quiet", &[]);
     assert!(
         warned.contains("warning") && warned.contains("--gain"),
         "{warned}"
     );
-    let (restored, said) = tsv_of("restored.tsv", &["--gain", "50"]);
+    let (restored, said) = transcribe_to_tsv(&quiet, dir.path(), "restored", &["--gain", "50"]);
     assert!(!said.contains("warning"), "{said}");
-    let (original, _) = {
-        let tsv = dir.path().join("original.tsv");
-        let mid = dir.path().join("original.mid");
-        let out = hitscribe(&[
-            "transcribe",
-            demo().to_str().unwrap(),
-            "-o",
-            mid.to_str().unwrap(),
-            "--tsv",
-            tsv.to_str().unwrap(),
-            "--quiet",
-        ]);
-        assert!(out.status.success());
-        (std::fs::read_to_string(tsv).unwrap(), ())
-    };
+    let (original, _) = transcribe_to_tsv(&demo(), dir.path(), "original", &[]);
     assert!(!original.is_empty());
     assert_eq!(restored, original, "+50 dB undoes -50 dB");
 }
