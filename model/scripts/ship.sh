@@ -149,6 +149,9 @@ $train evaluate --checkpoint "$run12/checkpoint.pt" --thresholds 0.5 0.5 0.5 --d
 # 24 --seed 29, 25 --seed 30 --head-warmup-steps 1000 --lr 1.5e-4.
 # Run 27 (not shipped: 0.7494 against v26's 0.7527, bar +0.005; ship-rule-v27.md): v26's export for 45 min,
 # run 26's recipe with --seed 31 and --teacher-onnx v26 v21a v16a.
+# Run 28 (not shipped: 0.7248 against v26's 0.7226 on two fresh pairs, bar +0.005, and about 20 % dearer;
+# ship-rule-v28.md): v26's export with --gru-hidden 160 for 115 min, run 26's recipe with --seed 32 and
+# --teacher-onnx v18a v21a (v18a.onnx: `git show 0e1cc70^:assets/models/hitscribe-causal.onnx`).
 # Runs 15, 16a and 18a (v18a, shipped until v26; model/results/ship-rule-v18.md), each from the
 # previous one's export (run 15 from v12, exported above):
 recipe=(--batch 12 --seconds 2.5 --lr 3e-4 --unsupervised-weight 0 --component-weight 1.0
