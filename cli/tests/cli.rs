@@ -291,16 +291,16 @@ fn a_quiet_input_is_named_and_gain_restores_its_notes() {
     let quiet = dir.path().join("quiet.wav");
     let mut reader = hound::WavReader::open(demo()).unwrap();
     let spec = reader.spec();
-    let scale = 10f32.powf(-50.0 / 20.0) / (1u32 << (spec.bits_per_sample - 1)) as f32;
+    let down = 10f32.powf(-50.0 / 20.0);
     let samples: Vec<f32> = match spec.sample_format {
-        hound::SampleFormat::Int => reader
-            .samples::<i32>()
-            .map(|s| s.unwrap() as f32 * scale)
-            .collect(),
-        hound::SampleFormat::Float => reader
-            .samples::<f32>()
-            .map(|s| s.unwrap() * 10f32.powf(-50.0 / 20.0))
-            .collect(),
+        hound::SampleFormat::Int => {
+            let full_scale = (1u32 << (spec.bits_per_sample - 1)) as f32;
+            let ints = reader
+                .samples::<i32>()
+                .map(|s| s.unwrap() as f32 / full_scale);
+            ints.map(|s| s * down).collect()
+        }
+        hound::SampleFormat::Float => reader.samples::<f32>().map(|s| s.unwrap() * down).collect(),
     };
     let float_spec = hound::WavSpec {
         bits_per_sample: 32,
