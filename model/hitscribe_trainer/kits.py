@@ -146,6 +146,11 @@ EXTRA_SOUNDFONTS = (
         "timgm6mb",
         {0: "standard", 8: "room", 16: "power", 24: "electronic", 25: "tr808", 32: "jazz", 40: "brush"},
     ),
+    (
+        Path("/usr/share/sounds/sf2/sf_GMbank.sf2"),
+        "csoundgm",
+        {0: "standard", 8: "room", 16: "power", 24: "electronic", 25: "tr808", 32: "jazz", 40: "brush"},
+    ),
 )
 RENDER_VELOCITIES = (40, 80, 120)
 

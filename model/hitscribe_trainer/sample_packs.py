@@ -1,4 +1,4 @@
-"""Kits assembled from loose one-shot folders (LMMS and Sonic Pi sample packs).
+"""Kits assembled from loose one-shot folders (LMMS, Sonic Pi, eXaDrums and STK samples).
 
 These packages ship single samples, not kits. Each pack is turned into several kits by
 walking its lists of kicks, snares, hi-hats and the rest in step (kit ``i`` takes the
@@ -14,6 +14,15 @@ import soundfile as sf
 
 LMMS_DIR = Path("/usr/share/lmms/samples/drums")
 SONIC_PI_DIR = Path("/usr/share/sonic-pi/samples")
+EXADRUMS_DIR = Path("/usr/share/exadrums")
+STK_DIR = Path("/usr/share/stk/rawwaves")
+#: Packs whose files are headerless: the ``soundfile`` arguments that read them (STK's rawwaves
+#: are 16-bit big-endian mono at 22.05 kHz).
+RAW_READ_ARGS: dict[str, dict] = {
+    "stk": dict(format="RAW", samplerate=22050, channels=1, subtype="PCM_16", endian="BIG"),
+}
+#: Licences the Debian copyright file names only as "other": the text, read by hand.
+LICENCE_BY_PACK: dict[str, str] = {"stk": "MIT (the STK licence text, Files: *)"}
 
 #: Pack -> (package, folder, kit count, instrument -> candidate file stems).
 #: A stem list of several entries rotates across the pack's kits; a tuple entry
@@ -117,11 +126,45 @@ PACKS: dict[str, tuple[str, Path, int, dict[str, list]]] = {
             "other": ["elec_tick", "elec_wood", "elec_triangle", "elec_pop", "elec_plip"],
         },
     ),
+    # eXaDrums' default kit: one acoustic kit recorded at one velocity (BSD-3-Clause).
+    "exadrums": (
+        "exadrums",
+        EXADRUMS_DIR,
+        1,
+        {
+            "kick": ["BD_Acou_01"],
+            "snare": ["Snr_Acou_01"],
+            "hihat_closed": ["HiHat"],
+            "crash": ["Crash_High"],
+            "ride": ["RideEdge"],
+            "ride_bell": ["RideBell"],
+            "tom_high": ["Tom01"],
+            "tom_low": ["Tom03"],
+        },
+    ),
+    # The Synthesis ToolKit's drum rawwaves (the samples of its Drummer instrument).
+    "stk": (
+        "stk",
+        STK_DIR,
+        1,
+        {
+            "kick": ["bassdrum"],
+            "snare": ["snardrum"],
+            "hihat_closed": ["hihatcym"],
+            "crash": ["crashcym"],
+            "ride": ["ridecymb"],
+            "tom_high": ["tomhidrm"],
+            "tom_mid": ["tommiddr"],
+            "tom_low": ["tomlowdr"],
+            "cowbell": ["cowbell1"],
+            "tambourine": ["tambourn"],
+        },
+    ),
 }
 
 
 def _find(folder: Path, stem: str) -> Path | None:
-    for ext in (".flac", ".wav", ".ogg"):
+    for ext in (".flac", ".wav", ".ogg", ".raw"):
         p = folder / f"{stem}{ext}"
         if p.exists():
             return p
@@ -158,7 +201,7 @@ def extract_sample_packs(out_root: Path, write, to_oneshot, licence_of, verbose_
                     if src is None:
                         continue
                     try:
-                        x, sr = sf.read(str(src), dtype="float32", always_2d=True)
+                        x, sr = sf.read(str(src), dtype="float32", always_2d=True, **RAW_READ_ARGS.get(pack, {}))
                     except (sf.LibsndfileError, RuntimeError) as err:  # a few LMMS files are malformed
                         verbose_log(f"{src}: unreadable ({err}), skipped")
                         continue
@@ -175,7 +218,7 @@ def extract_sample_packs(out_root: Path, write, to_oneshot, licence_of, verbose_
                             velocity=velocity,
                             path=str(out.relative_to(out_root)),
                             source_package=package,
-                            licence=licence_of(package, src.name),
+                            licence=LICENCE_BY_PACK.get(pack) or licence_of(package, src.name),
                         )
                     )
             verbose_log(f"{pack} {kit}: {count} one-shots")

@@ -2,7 +2,8 @@
 # Install the Debian drum sample packages used by `prepare-kits` (idempotent).
 set -euo pipefail
 PKGS=(hydrogen-drumkits hydrogen-data avldrums.lv2 fluid-soundfont-gm fluidsynth freepats
-  musescore-general-soundfont timgm6mb-soundfont lmms-common sonic-pi-samples)
+  musescore-general-soundfont timgm6mb-soundfont lmms-common sonic-pi-samples
+  exadrums csound-soundfont stk)
 missing=()
 for p in "${PKGS[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
