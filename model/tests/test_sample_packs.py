@@ -38,6 +38,29 @@ def test_extract_sample_packs_writes_kits_and_skips_unreadable(tmp_path, monkeyp
     assert all((out / e["path"]).exists() and e["licence"] == "CC0" for e in entries)
 
 
+def test_headerless_raw_pack_is_read_with_its_format_and_licence(tmp_path, monkeypatch):
+    """STK-style rawwaves: 16-bit big-endian mono at 22.05 kHz, no header; licence overridden."""
+    folder = tmp_path / "raw"
+    folder.mkdir()
+    t = np.arange(22050 // 4) / 22050
+    tone = np.sin(2 * np.pi * 200 * t) * np.exp(-t * 15)
+    (folder / "bassdrum.raw").write_bytes((tone * 20000).astype(">i2").tobytes())
+    monkeypatch.setattr(sample_packs, "PACKS", {"rawpack": ("raw-pkg", folder, 1, {"kick": ["bassdrum"]})})
+    monkeypatch.setattr(sample_packs, "RAW_READ_ARGS", {"rawpack": sample_packs.RAW_READ_ARGS["stk"]})
+    monkeypatch.setattr(sample_packs, "LICENCE_BY_PACK", {"rawpack": "MIT"})
+    written = {}
+
+    def write(path, x):
+        written[path.name] = x
+
+    entries = sample_packs.extract_sample_packs(tmp_path / "kits", write, to_oneshot, lambda p, f: "?", lambda m: None)
+    assert [(e["kit"], e["instrument"], e["licence"]) for e in entries] == [("rawpack_1", "kick", "MIT")]
+    shot = written["kick_0.wav"]
+    # Resampled from 22.05 kHz to the cache rate: the 200 Hz tone keeps its pitch (zero crossings).
+    crossings = np.count_nonzero(np.diff(np.signbit(shot[: SR // 10])))
+    assert abs(crossings - 2 * 200 / 10) <= 2
+
+
 def test_kit_table_counts_kits_and_splits():
     entries = [
         dict(kit="a", instrument="kick", source_package="p", licence="MIT", split="train"),
