@@ -71,6 +71,8 @@ def _cmd_train(args) -> None:
         blend_p=args.blend_p,
         procedural_p=args.procedural_p,
         procedural_distinct_cymbals=True if args.procedural_distinct_cymbals else None,
+        start_p=args.start_p,
+        stop_p=args.stop_p,
         carry_state_p=args.carry_state_p,
         conv2d_channels=args.conv2d_channels,
         gru_hidden=args.gru_hidden,
@@ -275,6 +277,16 @@ def main(argv: list[str] | None = None) -> None:
         "--procedural-distinct-cymbals",
         action="store_true",
         help="procedural rides and crashes closer to the sample packs' (bright, tonal rides; open hats <= 0.7 s)",
+    )
+    s.add_argument(
+        "--start-p",
+        type=float,
+        help="share of clips that start on a downbeat at the first sample or after 0.1-1.5 s of silence (default 0)",
+    )
+    s.add_argument(
+        "--stop-p",
+        type=float,
+        help="share of clips whose hits stop for 0.4-1.5 s (a break in the groove; default 0)",
     )
     s.add_argument(
         "--carry-state-p",

@@ -241,9 +241,16 @@ def _fill(ctx: _Ctx, start_beat: float, beats: int) -> list[BarEv]:
 
 
 def generate_groove(
-    rng: np.random.Generator, seconds: float, style: str | None = None, bpm: float | None = None
+    rng: np.random.Generator,
+    seconds: float,
+    style: str | None = None,
+    bpm: float | None = None,
+    from_downbeat: bool = False,
 ) -> tuple[list[tuple[float, str, float]], dict]:
-    """Events ``(time_s, instrument, velocity)`` inside [0, seconds) and info."""
+    """Events ``(time_s, instrument, velocity)`` inside [0, seconds) and info.
+
+    The clip starts anywhere within a bar, or, with ``from_downbeat``, on the first bar's
+    downbeat (a performance starting; the same random draws either way)."""
     if style is None:
         style = str(rng.choice(STYLES, p=STYLE_WEIGHTS))
     lo, hi = TEMPO[style]
@@ -258,6 +265,8 @@ def generate_groove(
     beats = 3 if (rng.random() < 0.08 and style in ("jazz", "random")) else 4
     bar_s = beats * beat_s
     t0 = -_u(rng, 0.0, bar_s)  # clip starts anywhere within a bar
+    if from_downbeat:
+        t0 = 0.0
     jitter = _u(rng, 0.0, 0.008)
     inst_offset = {k: rng.normal(0, 0.003) for k in ("kick", "snare", "hihat_closed")}
     dyn = _u(rng, 0.45, 1.0)

@@ -99,6 +99,15 @@ class SynthOptions:
     # Procedural rides and crashes from the recipes closer to the sample packs' (bright, tonal
     # rides; open hats of at most 0.7 s); off, as runs 21a-22 trained (:mod:`.procedural`).
     procedural_distinct_cymbals: bool = False
+    # Stream starts (training only; 0 keeps every render as it always was): with this
+    # probability per clip the groove starts on a downbeat with no pre-roll, half the time at the
+    # clip's first sample (a file that begins with a hit, heard from the model's zero state) and
+    # half the time after 0.1-1.5 s of silence (the bus noise, or digital zeros half the time), as
+    # a song or a take starts after the transport.
+    start_p: float = 0.0
+    # Stops (training only; 0: none): with this probability per clip every hit inside one random
+    # 0.4-1.5 s window is dropped (the tails still ring), so that hits after a break are learned.
+    stop_p: float = 0.0
 
 
 #: Options the training loader renders with: the validation defaults plus kit voicing and
@@ -395,7 +404,20 @@ def render_clip(
     n = int(round(seconds * sr))
     # pre-roll: hits up to 0.5 s before the clip ring into it (tails only, no labels)
     pre = int(round(rng.uniform(0.0, 0.5) * sr)) if options.augment else 0
-    groove, _ = generate_groove(rng, seconds + pre / sr, style=style)
+    starts = options.augment and options.start_p > 0 and rng.random() < options.start_p
+    lead, digital_lead = 0, False
+    if starts:
+        pre = 0
+        if rng.random() < 0.5:
+            lead = int(round(rng.uniform(0.1, 1.5) * sr))
+            digital_lead = bool(rng.random() < 0.5)
+    groove, _ = generate_groove(rng, seconds + (pre - lead) / sr, style=style, from_downbeat=starts)
+    if lead:
+        groove = [(t + lead / sr, inst, v) for t, inst, v in groove]
+    if options.augment and options.stop_p > 0 and rng.random() < options.stop_p:
+        stop_at = rng.uniform(0.5, max(0.6, seconds - 1.0)) + pre / sr
+        stop_end = stop_at + rng.uniform(0.4, 1.5)
+        groove = [e for e in groove if not stop_at <= e[0] < stop_end]
     kit_for = assign_kits(rng, kits, options)
     if options.augment:
         kit_for = procedural.substitute(
@@ -410,6 +432,8 @@ def render_clip(
     if stems_out is not None:
         stems_out.update({inst: track[pre:] for inst, track in stems.items()})
     audio = mix_bus(audio, rng, sr, options)[pre:]
+    if digital_lead:
+        audio[:lead] = 0.0
     rendered = [(s - pre, inst, v) for s, inst, v in rendered if s >= pre]
     if not np.all(np.isfinite(audio)):
         audio = np.nan_to_num(audio, nan=0.0, posinf=0.0, neginf=0.0)

@@ -74,6 +74,10 @@ class TrainOptions:
     procedural_p: float | None = None
     #: Procedural rides and crashes from the recipes closer to the sample packs' (None: off, as up to run 22).
     procedural_distinct_cymbals: bool | None = None
+    #: Share of clips that start like a performance (``SynthOptions.start_p``; None: 0, as up to run 29).
+    start_p: float | None = None
+    #: Share of clips with a stop in the groove (``SynthOptions.stop_p``; None: 0, as up to run 29).
+    stop_p: float | None = None
     #: Channels of the 2-D front end (0: the model's default, or the ``init_onnx`` model's);
     #: more than the ``init_onnx`` model's widens it without changing its output
     #: (``warmstart.widen_front_end``).
@@ -209,6 +213,8 @@ def train(opts: TrainOptions, cfg: ModelConfig | None = None) -> Path:
                     ("blend_p", opts.blend_p),
                     ("procedural_p", opts.procedural_p),
                     ("procedural_distinct_cymbals", opts.procedural_distinct_cymbals),
+                    ("start_p", opts.start_p),
+                    ("stop_p", opts.stop_p),
                 )
                 if v is not None
             },
