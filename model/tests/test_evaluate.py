@@ -3,8 +3,11 @@
 from pathlib import Path
 
 import numpy as np
+import soundfile as sf
 
 from hitscribe_trainer.evaluate import score_notes, score_tsv
+
+MODEL_SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 
 
 def _write_pair(folder: Path, stem: str, rows: list[tuple[float, str, int]]) -> tuple[Path, Path]:
@@ -85,3 +88,32 @@ def test_errors_split_recall_by_velocity_and_false_alarms_by_source(tmp_path):
     # alarm of no other instrument's making ("none"), like the one at 3.0 s.
     assert errors["hihat"]["false_alarms_by_source"] == {"none": 2, "ride": 1}
     assert "errors" not in score_notes(pairs, lambda wav: est[wav.stem])
+
+
+def test_start_sets_cut_at_the_first_hit_and_score_first_hits(tmp_path):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("start_sets", MODEL_SCRIPTS / "start-sets.py")
+    start_sets = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(start_sets)
+    data = tmp_path / "data"
+    data.mkdir()
+    sr = 1000
+    audio = np.zeros(3 * sr, np.float32)
+    audio[500] = audio[510] = audio[2000] = 1.0
+    sf.write(str(data / "clip_000.wav"), audio, sr, subtype="FLOAT")
+    (data / "clip_000.tsv").write_text("0.500000\tkick\t100\n0.510000\thihat\t60\n2.000000\tsnare\t90\n")
+    cut, lead = tmp_path / "cut", tmp_path / "lead"
+    start_sets.derive(data, cut, lead, 1.0)
+    cut_audio, _ = sf.read(str(cut / "clip_000.wav"))
+    lead_audio, _ = sf.read(str(lead / "clip_000.wav"))
+    assert cut_audio[0] == 1.0 and len(cut_audio) == 2500
+    assert not lead_audio[:1000].any() and lead_audio[1000] == 1.0
+    assert (lead / "clip_000.tsv").read_text().splitlines()[0] == "1.000000\tkick\t100"
+    # First hits: the kick and the hat 10 ms later, not the snare; the estimate finds the kick only.
+    est = tmp_path / "est"
+    est.mkdir()
+    (est / "clip_000.tsv").write_text("0.020000\tkick\t90\n1.500000\tsnare\t80\n")
+    report = start_sets.first_hit_recall(cut, est)
+    assert report["all"] == {"recall": 0.5, "hits": 2}
+    assert report["kick"]["recall"] == 1.0 and report["hihat"]["recall"] == 0.0 and "snare" not in report

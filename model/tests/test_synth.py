@@ -322,3 +322,37 @@ def test_microphone_renders_do_not_depend_on_the_hash_seed(tmp_path):
         for seed in (1, 2, 3)
     }
     assert len(outs) == 1
+
+
+def test_takes_start_on_a_downbeat_or_after_silence_and_stops_leave_a_gap(fake_kits):
+    from dataclasses import replace
+
+    # Off by default: the same seed renders the same clip with or without the fields set to 0.
+    plain = render_clip(np.random.default_rng(21), fake_kits, 2.5, SR, TRAINING_OPTIONS)
+    off = render_clip(np.random.default_rng(21), fake_kits, 2.5, SR, replace(TRAINING_OPTIONS, start_p=0.0))
+    assert np.array_equal(plain[0], off[0]) and plain[1] == off[1]
+    starts = replace(TRAINING_OPTIONS, start_p=1.0)
+    at_first_sample = after_silence = digital = 0
+    for seed in range(40):
+        audio, events = render_clip(np.random.default_rng(seed), fake_kits, 2.5, SR, starts)
+        if not events:  # a sparse style can leave a short clip empty
+            continue
+        first = events[0][0]
+        if first < 0.03 * SR:  # the downbeat at the file's first sample (humanised by a few ms)
+            at_first_sample += 1
+        else:
+            assert first >= 0.09 * SR  # 0.1-1.5 s of silence, then the groove's first hit
+            after_silence += 1
+            # Nothing rings before the first hit: digital zeros or the bus noise floor only.
+            quiet = audio[: first - SR // 200]
+            digital += bool(np.all(quiet == 0))
+            assert np.sqrt(np.mean(quiet**2)) < 0.1 * np.abs(audio[first : first + SR // 10]).max()
+    assert at_first_sample >= 10 and after_silence >= 10 and digital >= 3
+    # A stop drops every hit of one 0.4-1.5 s window: some gap between hits is at least 0.4 s.
+    stops = replace(TRAINING_OPTIONS, stop_p=1.0)
+    gaps = []
+    for seed in range(10):
+        _, events = render_clip(np.random.default_rng(seed), fake_kits, 2.5, SR, stops)
+        times = [0] + [s for s, _, _ in events]
+        gaps.append(max(np.diff(times)) / SR)
+    assert min(gaps) >= 0.39
