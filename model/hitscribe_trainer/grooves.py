@@ -249,8 +249,9 @@ def generate_groove(
 ) -> tuple[list[tuple[float, str, float]], dict]:
     """Events ``(time_s, instrument, velocity)`` inside [0, seconds) and info.
 
-    The clip starts anywhere within a bar, or, with ``from_downbeat``, on the first bar's
-    downbeat (a performance starting; the same random draws either way)."""
+    The clip starts anywhere within a bar, or, with ``from_downbeat``, 20 ms before the first
+    bar's downbeat (a performance starting; the margin keeps the humanised downbeat inside the
+    clip; the same random draws either way)."""
     if style is None:
         style = str(rng.choice(STYLES, p=STYLE_WEIGHTS))
     lo, hi = TEMPO[style]
@@ -266,7 +267,7 @@ def generate_groove(
     bar_s = beats * beat_s
     t0 = -_u(rng, 0.0, bar_s)  # clip starts anywhere within a bar
     if from_downbeat:
-        t0 = 0.0
+        t0 = 0.02
     jitter = _u(rng, 0.0, 0.008)
     inst_offset = {k: rng.normal(0, 0.003) for k in ("kick", "snare", "hihat_closed")}
     dyn = _u(rng, 0.45, 1.0)

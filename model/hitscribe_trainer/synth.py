@@ -100,10 +100,10 @@ class SynthOptions:
     # rides; open hats of at most 0.7 s); off, as runs 21a-22 trained (:mod:`.procedural`).
     procedural_distinct_cymbals: bool = False
     # Stream starts (training only; 0 keeps every render as it always was): with this
-    # probability per clip the groove starts on a downbeat with no pre-roll, half the time at the
-    # clip's first sample (a file that begins with a hit, heard from the model's zero state) and
-    # half the time after 0.1-1.5 s of silence (the bus noise, or digital zeros half the time), as
-    # a song or a take starts after the transport.
+    # probability per clip the groove starts on a downbeat with no pre-roll, its first hit on the
+    # clip's first sample (or within 5 ms of it) half the time (a file that begins with a hit,
+    # heard from the model's zero state) and after 0.1-1.5 s of silence the other half (the bus
+    # noise, or digital zeros half the time), as a song or a take starts after the transport.
     start_p: float = 0.0
     # Stops (training only; 0: none): with this probability per clip every hit inside one random
     # 0.4-1.5 s window is dropped (the tails still ring), so that hits after a break are learned.
@@ -412,8 +412,12 @@ def render_clip(
             lead = int(round(rng.uniform(0.1, 1.5) * sr))
             digital_lead = bool(rng.random() < 0.5)
     groove, _ = generate_groove(rng, seconds + (pre - lead) / sr, style=style, from_downbeat=starts)
-    if lead:
-        groove = [(t + lead / sr, inst, v) for t, inst, v in groove]
+    if starts and groove:
+        # The first hit lands on the clip's first sample (after the lead-in), as in a loop or a
+        # take cut at its downbeat, or within 5 ms of it half the time.
+        settle = 0.0 if rng.random() < 0.5 else rng.uniform(0.0, 0.005)
+        shift = lead / sr + settle - groove[0][0]
+        groove = [(t + shift, inst, v) for t, inst, v in groove]
     if options.augment and options.stop_p > 0 and rng.random() < options.stop_p:
         stop_at = rng.uniform(0.5, max(0.6, seconds - 1.0)) + pre / sr
         stop_end = stop_at + rng.uniform(0.4, 1.5)

@@ -332,14 +332,16 @@ def test_takes_start_on_a_downbeat_or_after_silence_and_stops_leave_a_gap(fake_k
     off = render_clip(np.random.default_rng(21), fake_kits, 2.5, SR, replace(TRAINING_OPTIONS, start_p=0.0))
     assert np.array_equal(plain[0], off[0]) and plain[1] == off[1]
     starts = replace(TRAINING_OPTIONS, start_p=1.0)
-    at_first_sample = after_silence = digital = 0
+    at_first_sample = on_sample_zero = after_silence = digital = 0
     for seed in range(40):
         audio, events = render_clip(np.random.default_rng(seed), fake_kits, 2.5, SR, starts)
         if not events:  # a sparse style can leave a short clip empty
             continue
         first = events[0][0]
-        if first < 0.03 * SR:  # the downbeat at the file's first sample (humanised by a few ms)
+        if first < 0.03 * SR:  # the downbeat on the file's first sample, or within 5 ms of it
+            assert first <= 0.0051 * SR
             at_first_sample += 1
+            on_sample_zero += first == 0
         else:
             assert first >= 0.09 * SR  # 0.1-1.5 s of silence, then the groove's first hit
             after_silence += 1
@@ -347,7 +349,7 @@ def test_takes_start_on_a_downbeat_or_after_silence_and_stops_leave_a_gap(fake_k
             quiet = audio[: first - SR // 200]
             digital += bool(np.all(quiet == 0))
             assert np.sqrt(np.mean(quiet**2)) < 0.1 * np.abs(audio[first : first + SR // 10]).max()
-    assert at_first_sample >= 10 and after_silence >= 10 and digital >= 3
+    assert at_first_sample >= 10 and on_sample_zero >= 4 and after_silence >= 10 and digital >= 3
     # A stop drops every hit of one 0.4-1.5 s window: some gap between hits is at least 0.4 s.
     stops = replace(TRAINING_OPTIONS, stop_p=1.0)
     gaps = []
