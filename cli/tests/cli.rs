@@ -285,33 +285,45 @@ fn transcribe_to_tsv(input: &Path, dir: &Path, name: &str, extra: &[&str]) -> (S
     )
 }
 
-#[test]
-fn a_quiet_input_is_named_and_gain_restores_its_notes() {
-    let dir = tempfile::tempdir().unwrap();
-    let quiet = dir.path().join("quiet.wav");
-    let mut reader = hound::WavReader::open(demo()).unwrap();
+/// The samples of a WAV file as floats in -1..1, with its spec.
+fn read_wav(path: &Path) -> (hound::WavSpec, Vec<f32>) {
+    let mut reader = hound::WavReader::open(path).unwrap();
     let spec = reader.spec();
-    let down = 10f32.powf(-50.0 / 20.0);
-    let samples: Vec<f32> = match spec.sample_format {
+    let samples = match spec.sample_format {
         hound::SampleFormat::Int => {
             let full_scale = (1u32 << (spec.bits_per_sample - 1)) as f32;
-            let ints = reader
+            reader
                 .samples::<i32>()
-                .map(|s| s.unwrap() as f32 / full_scale);
-            ints.map(|s| s * down).collect()
+                .map(|s| s.unwrap() as f32 / full_scale)
+                .collect()
         }
-        hound::SampleFormat::Float => reader.samples::<f32>().map(|s| s.unwrap() * down).collect(),
+        hound::SampleFormat::Float => reader.samples::<f32>().map(|s| s.unwrap()).collect(),
     };
+    (spec, samples)
+}
+
+/// Writes `samples` (interleaved as in `spec`) as a 32-bit float WAV.
+fn write_float_wav(path: &Path, spec: hound::WavSpec, samples: &[f32]) {
     let float_spec = hound::WavSpec {
         bits_per_sample: 32,
         sample_format: hound::SampleFormat::Float,
         ..spec
     };
-    let mut writer = hound::WavWriter::create(&quiet, float_spec).unwrap();
+    let mut writer = hound::WavWriter::create(path, float_spec).unwrap();
     samples
         .iter()
         .for_each(|&s| writer.write_sample(s).unwrap());
     writer.finalize().unwrap();
+}
+
+#[test]
+fn a_quiet_input_is_named_and_gain_restores_its_notes() {
+    let dir = tempfile::tempdir().unwrap();
+    let quiet = dir.path().join("quiet.wav");
+    let (spec, samples) = read_wav(&demo());
+    let down = 10f32.powf(-50.0 / 20.0);
+    let samples: Vec<f32> = samples.iter().map(|s| s * down).collect();
+    write_float_wav(&quiet, spec, &samples);
     let (_, warned) = transcribe_to_tsv(&quiet, dir.path(), "quiet", &[]);
     assert!(
         warned.contains("warning") && warned.contains("--gain"),
@@ -322,4 +334,26 @@ fn a_quiet_input_is_named_and_gain_restores_its_notes() {
     let (original, _) = transcribe_to_tsv(&demo(), dir.path(), "original", &[]);
     assert!(!original.is_empty());
     assert_eq!(restored, original, "+50 dB undoes -50 dB");
+}
+
+/// A file that begins with a hit (a loop cut at its downbeat, as many loops and takes are)
+/// keeps that hit: both demo loops cut at their first kick + hi-hat (0.25 s) give a kick and a
+/// hi-hat note within 50 ms of the file's first sample.
+#[test]
+fn a_file_that_starts_on_a_hit_keeps_that_hit() {
+    let dir = tempfile::tempdir().unwrap();
+    for loop_name in ["demo-colombo-120bpm", "demo-rumpf-100bpm"] {
+        let (spec, samples) = read_wav(&repo().join(format!("assets/loops/{loop_name}.wav")));
+        let first = (0.25 * spec.sample_rate as f64) as usize * spec.channels as usize;
+        let cut = dir.path().join(format!("{loop_name}-cut.wav"));
+        write_float_wav(&cut, spec, &samples[first..]);
+        let (tsv, _) = transcribe_to_tsv(&cut, dir.path(), loop_name, &[]);
+        for class in ["kick", "hihat"] {
+            let found = tsv.lines().any(|line| {
+                let fields: Vec<&str> = line.split('\t').collect();
+                fields[1] == class && fields[0].parse::<f64>().unwrap() <= 0.05
+            });
+            assert!(found, "{loop_name}: no {class} at the start\n{tsv}");
+        }
+    }
 }
