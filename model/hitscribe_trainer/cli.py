@@ -73,9 +73,12 @@ def _cmd_train(args) -> None:
         procedural_distinct_cymbals=True if args.procedural_distinct_cymbals else None,
         start_p=args.start_p,
         stop_p=args.stop_p,
+        cut_p=args.cut_p,
         carry_state_p=args.carry_state_p,
         conv2d_channels=args.conv2d_channels,
         gru_hidden=args.gru_hidden,
+        velocity_gru=args.velocity_gru,
+        train_only=args.train_only or "",
         freq_mask_p=args.freq_mask_p,
         freq_mask_bands=args.freq_mask_bands,
         dropout=args.dropout,
@@ -289,6 +292,11 @@ def main(argv: list[str] | None = None) -> None:
         help="share of clips whose hits stop for 0.4-1.5 s (a break in the groove; default 0)",
     )
     s.add_argument(
+        "--cut-p",
+        type=float,
+        help="share of clips cut at a hit 0.3-1.5 s into the groove, earlier tails ringing on (default 0)",
+    )
+    s.add_argument(
         "--carry-state-p",
         type=float,
         default=0.0,
@@ -314,6 +322,18 @@ def main(argv: list[str] | None = None) -> None:
         type=int,
         default=0,
         help="units of the GRU; with --init-onnx, more than the model's widens it without changing its output",
+    )
+    s.add_argument(
+        "--velocity-gru",
+        type=int,
+        default=0,
+        help="units of a velocity branch to add (its own GRU over trunk features and band levels; "
+        "starts at zero output, so the model is unchanged until it learns)",
+    )
+    s.add_argument(
+        "--train-only",
+        choices=["velocity"],
+        help="velocity: only the velocity head and branch learn; onsets stay bit for bit the starting model's",
     )
     s.set_defaults(fn=_cmd_train)
 

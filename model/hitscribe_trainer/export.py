@@ -150,11 +150,12 @@ def fold_gru_output(model: onnx.ModelProto) -> int:
     is mostly per node, so this matters; ``tests/test_streaming.py`` checks the result
     against the PyTorch model.
     """
+    return sum(_fold_one_gru_output(model, gru) for gru in [n for n in model.graph.node if n.op_type == "GRU"])
+
+
+def _fold_one_gru_output(model: onnx.ModelProto, gru: onnx.NodeProto) -> int:
+    """:func:`fold_gru_output` for one ``GRU`` node."""
     g = model.graph
-    grus = [n for n in g.node if n.op_type == "GRU"]
-    if len(grus) != 1:
-        return 0
-    gru = grus[0]
     attrs = {a.name: onnx.helper.get_attribute_value(a) for a in gru.attribute}
     if attrs.get("direction", b"forward") != b"forward" or attrs.get("layout", 0) != 0:
         return 0
@@ -184,7 +185,7 @@ def fold_gru_output(model: onnx.ModelProto) -> int:
     if target is None:
         return 0
     before = len(g.node)
-    shape_name = "gru_output_shape"
+    shape_name = f"{gru.output[0]}_shape"
     g.initializer.append(onnx.numpy_helper.from_array(np.array([-1, attrs["hidden_size"]], np.int64), shape_name))
     g.node.remove(producer[target])
     g.node.insert(list(g.node).index(gru) + 1, onnx.helper.make_node("Reshape", [y, shape_name], [target]))

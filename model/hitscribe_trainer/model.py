@@ -46,6 +46,9 @@ class ModelConfig:
     lookahead_frames: int = 2
     time_sparsemax_frames: int = 8
     dilations: tuple[int, ...] = field(default_factory=lambda: (1, 2, 4, 8))
+    #: Units of the velocity branch's own GRU (0: none, the velocity head reads the trunk only,
+    #: as up to v26). See :class:`VelocityBranch`.
+    velocity_gru: int = 0
 
     def to_dict(self) -> dict:
         """Plain-JSON form for checkpoints."""
@@ -139,6 +142,37 @@ class TrainingNoise(nn.Module):
         return x * keep
 
 
+#: Mel bands averaged into one band of the velocity branch's level input.
+LEVEL_POOL = 4
+
+
+class VelocityBranch(nn.Module):
+    """A small GRU that reads the trunk's features, the main GRU's output and the frame's level
+    in coarse bands, and adds to the velocity head's logits.
+
+    How hard a drum was hit shows in how loud it is *relative to the other hits of the same
+    performance*: the stream has no whole-track normalisation and the input gain is unknown, so
+    the branch keeps a memory of its own for the levels it has heard. Its output weights start
+    at zero, so a network that gains the branch computes exactly what it computed before.
+    Onsets and offsets never read it.
+    """
+
+    def __init__(self, cfg: ModelConfig, n_cls: int):
+        super().__init__()
+        if cfg.velocity_gru == cfg.gru_hidden:
+            raise ValueError("the velocity branch needs a unit count of its own (exports tell the GRUs apart by it)")
+        #: Inputs per frame: trunk features, main GRU output, pooled log-mel level.
+        self.inputs = cfg.channels + cfg.gru_hidden + cfg.n_mels // LEVEL_POOL
+        self.gru = nn.GRU(self.inputs, cfg.velocity_gru, batch_first=True)
+        self.out = nn.Linear(cfg.velocity_gru, n_cls, bias=False)
+        nn.init.zeros_(self.out.weight)
+
+    @staticmethod
+    def level(logmel: torch.Tensor) -> torch.Tensor:
+        """``logmel`` [..., mels] -> coarse band level [..., mels / LEVEL_POOL]."""
+        return logmel.unflatten(-1, (-1, LEVEL_POOL)).mean(-1)
+
+
 class HitscribeNet(nn.Module):
     """Log-mel front end, 2-D causal convolutions, dilated 1-D causal convolutions, a GRU, heads."""
 
@@ -171,6 +205,8 @@ class HitscribeNet(nn.Module):
         n_cls = len(CLASS_NAMES)
         self.onset_head = nn.Linear(feat, n_cls)
         self.velocity_head = nn.Linear(feat, n_cls)
+        #: Optional velocity memory (``cfg.velocity_gru`` > 0); ``None`` otherwise.
+        self.velocity_branch = VelocityBranch(cfg, n_cls) if cfg.velocity_gru > 0 else None
         self.offset_head = nn.Linear(feat, n_cls)
         self.component_head = nn.Linear(feat, len(COMPONENTS))
         self.gain_head = nn.Linear(feat, len(COMPONENTS))
@@ -204,27 +240,37 @@ class HitscribeNet(nn.Module):
         return (spec.real**2 + spec.imag**2).transpose(1, 2)
 
     # ----- trunk -----------------------------------------------------------------------------
-    def _heads(self, h: torch.Tensor, g: torch.Tensor) -> dict[str, torch.Tensor]:
+    def _heads(self, h: torch.Tensor, g: torch.Tensor, velocity_extra: torch.Tensor | None = None):
+        """Every head's output from the trunk features ``g`` and the GRU output ``h``, [B, T, .];
+        ``velocity_extra`` (the velocity branch's logits) is added to the velocity head's."""
         z = torch.cat([g, h], dim=-1)  # [B, T, feat]
+        velocity_logits = self.velocity_head(z)
+        if velocity_extra is not None:
+            velocity_logits = velocity_logits + velocity_extra
         return {
             "onset_logits": self.onset_head(z),
-            "velocity": torch.sigmoid(self.velocity_head(z)),
+            "velocity": torch.sigmoid(velocity_logits),
             "offset": torch.sigmoid(self.offset_head(z)),
             "component_logits": self.component_head(z),
             "component_gain": self.gain_head(z),
             "share_logits": self.share_head(z),
         }
 
-    def forward(self, audio: torch.Tensor, gru_state: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+    def forward(
+        self, audio: torch.Tensor, gru_state: torch.Tensor | None = None, velocity_state: torch.Tensor | None = None
+    ) -> dict[str, torch.Tensor]:
         """Offline pass over ``audio`` [B, N]; every output is [B, T, ...], T = N // hop, except
         ``gru_state`` [1, B, hidden], the GRU's state after the last frame.
 
         Output frame ``t`` describes input frame ``t - lookahead_frames``. ``gru_state`` (default
-        zeros) starts the GRU as if it had already heard other audio (training with carried state).
+        zeros) starts the GRU as if it had already heard other audio (training with carried state);
+        ``velocity_state`` does the same for the velocity branch, whose final state is returned
+        as ``velocity_state`` when the network has one.
         """
         n = audio.shape[-1] // self.cfg.hop * self.cfg.hop
         power = self.frames_power_offline(audio[..., :n])
         x, _ = self._features_from_power(power, None)
+        logmel = x[:, 0].transpose(1, 2)  # [B, T, mels]
         x = F.elu(self.conv2d_a(self.noise.mask_bands_of(x)))
         x = F.max_pool2d(x, (2, 1))
         x = F.elu(self.conv2d_b(x))
@@ -235,7 +281,12 @@ class HitscribeNet(nn.Module):
             x = x + F.elu(conv(x))
         seq = self.noise.dropout(x.transpose(1, 2))
         h, last = self.gru(seq, gru_state)
-        return {**self._heads(h, seq), "gru_state": last}
+        if self.velocity_branch is None:
+            return {**self._heads(h, seq), "gru_state": last}
+        branch = self.velocity_branch
+        vin = torch.cat([seq, h, branch.level(logmel)], dim=-1)
+        hv, v_last = branch.gru(vin, velocity_state)
+        return {**self._heads(h, seq, branch.out(hv)), "gru_state": last, "velocity_state": v_last}
 
 
 def synth_activations(out: dict[str, torch.Tensor], time_frames: int, projection=sparsemax) -> torch.Tensor:

@@ -81,6 +81,8 @@ class StreamingStep(nn.Module):
         for i, conv in enumerate(net.tconvs):  # time-major: the newest frames are the last rows
             self.shapes.append((f"tconv{i}", (conv.cache_frames, cfg.channels)))
         self.shapes.append(("gru", (1, 1, cfg.gru_hidden)))
+        if net.velocity_branch is not None:
+            self.shapes.append(("velocity_gru", (1, 1, cfg.velocity_gru)))
         #: ONNX input names of the states (outputs add ``_out``), in graph order.
         self.state_names = [f"state_{name}" for name, _ in self.shapes]
         #: Floats in all states together (the contract's ``state_size``).
@@ -106,6 +108,12 @@ class StreamingStep(nn.Module):
         heads = (net.onset_head, net.velocity_head, net.offset_head)
         self.register_buffer("head_w", torch.cat([h.weight for h in heads]).T.contiguous(), persistent=False)
         self.register_buffer("head_b", torch.cat([h.bias for h in heads]), persistent=False)
+        if net.velocity_branch is not None:  # the branch adds to the velocity rows only
+            n_cls = net.velocity_head.out_features
+            extra = net.velocity_branch.out.weight.T  # [units, C]
+            zeros = torch.zeros_like(extra)
+            self.register_buffer("velocity_extra_w", torch.cat([zeros, extra, zeros], dim=1), persistent=False)
+            assert self.velocity_extra_w.shape[1] == 3 * n_cls
 
     def initial_state(self) -> list[torch.Tensor]:
         """Zeros: the states of a stream that has heard only silence."""
@@ -140,6 +148,9 @@ class StreamingStep(nn.Module):
         """``k`` hops. Returns ``frames`` [1, k, 3, C] (rows :data:`FRAME_ROWS`), then the new states."""
         net = self.net
         tail, prev_logmel, c2a, c2b, *rest = states
+        branch = net.velocity_branch
+        if branch is not None:
+            rest, velocity_h = rest[:-1], rest[-1]
         tconv_caches, gru_h = rest[:-1], rest[-1]
         frames, new_tail = self._frames(tail, audio)
         logmel = self._logmel(frames)  # [k, mels]
@@ -165,5 +176,11 @@ class StreamingStep(nn.Module):
         h, h_n = net.gru(x.unsqueeze(0), gru_h)  # [1, 1, hidden] is both layouts (one layer, batch 1)
         new.append(h_n)
         z = torch.cat([x, h.squeeze(0)], dim=-1)
-        out = torch.sigmoid(z @ self.head_w + self.head_b)  # [k, 3*C]
+        logits = z @ self.head_w + self.head_b  # [k, 3*C]
+        if branch is not None:
+            vin = torch.cat([z, branch.level(logmel)], dim=-1)
+            hv, hv_n = branch.gru(vin.unsqueeze(0), velocity_h)
+            new.append(hv_n)
+            logits = logits + hv.squeeze(0) @ self.velocity_extra_w
+        out = torch.sigmoid(logits)
         return (out.reshape(1, -1, len(FRAME_ROWS), len(self.head_b) // len(FRAME_ROWS)), *new)

@@ -108,6 +108,11 @@ class SynthOptions:
     # Stops (training only; 0: none): with this probability per clip every hit inside one random
     # 0.4-1.5 s window is dropped (the tails still ring), so that hits after a break are learned.
     stop_p: float = 0.0
+    # Cuts (training only; 0: none): with this probability per clip that does not start on a
+    # downbeat, the clip is cut at one of the groove's hits 0.3-1.5 s in, which lands on its first
+    # sample (or within 5 ms of it) while the tails of the hits before it ring on, as in a loop or
+    # a region cut from the middle of a take.
+    cut_p: float = 0.0
 
 
 #: Options the training loader renders with: the validation defaults plus kit voicing and
@@ -379,6 +384,19 @@ def mix_bus(x: np.ndarray, rng: np.random.Generator, sr: int, options: SynthOpti
     return x
 
 
+def _cut_at_a_hit(rng: np.random.Generator, groove: list[tuple[float, str, float]], sr: int) -> int:
+    """Pre-roll (samples) that cuts the clip at one of ``groove``'s target hits 0.3-1.5 s in: the
+    hit lands on the clip's first sample half the time and up to 5 ms after it otherwise
+    (0.5 s of pre-roll when no such hit exists)."""
+    targets = set(CLASS_INSTRUMENT.values()) | {"hihat_open", "hihat_pedal"}
+    hits = [t for t, inst, _ in groove if 0.3 <= t <= 1.5 and inst in targets]
+    if not hits:
+        return int(round(0.5 * sr))
+    t = hits[int(rng.integers(len(hits)))]
+    settle = 0.0 if rng.random() < 0.5 else rng.uniform(0.0, 0.005)
+    return max(0, int(round((t - settle) * sr)))
+
+
 def render_clip(
     rng: np.random.Generator,
     kits: list[Kit],
@@ -411,7 +429,12 @@ def render_clip(
         if rng.random() < 0.5:
             lead = int(round(rng.uniform(0.1, 1.5) * sr))
             digital_lead = bool(rng.random() < 0.5)
+    cuts = options.augment and not starts and options.cut_p > 0 and rng.random() < options.cut_p
+    if cuts:
+        pre = int(round(1.5 * sr))
     groove, _ = generate_groove(rng, seconds + (pre - lead) / sr, style=style, from_downbeat=starts)
+    if cuts:
+        pre = _cut_at_a_hit(rng, groove, sr)
     if starts and groove:
         # The first hit lands on the clip's first sample (after the lead-in), as in a loop or a
         # take cut at its downbeat, or within 5 ms of it half the time.

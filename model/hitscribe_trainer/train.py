@@ -78,6 +78,8 @@ class TrainOptions:
     start_p: float | None = None
     #: Share of clips with a stop in the groove (``SynthOptions.stop_p``; None: 0, as up to run 29).
     stop_p: float | None = None
+    #: Share of clips cut at a hit inside the groove (``SynthOptions.cut_p``; None: 0, as up to run 31).
+    cut_p: float | None = None
     #: Channels of the 2-D front end (0: the model's default, or the ``init_onnx`` model's);
     #: more than the ``init_onnx`` model's widens it without changing its output
     #: (``warmstart.widen_front_end``).
@@ -103,6 +105,35 @@ class TrainOptions:
     #: Weight of :func:`losses.distillation_loss` when ``teacher_onnx`` is set.
     distill_weight: float = 1.0
     checkpoint_minutes: float = 5.0
+    #: Units of the velocity branch to add (``model.VelocityBranch``; 0: none, or the
+    #: ``init_onnx`` model's). The branch starts with zero output weights, so the network's
+    #: output is unchanged until training moves it.
+    velocity_gru: int = 0
+    #: ``"velocity"``: only the velocity head and branch learn; the trunk, the onset and offset
+    #: heads stay as they are, so onsets are bit-for-bit those of the starting model ("": all learn).
+    train_only: str = ""
+
+
+#: Parameters that learn under ``--train-only velocity``.
+VELOCITY_PARAMETERS = ("velocity_head.", "velocity_branch.")
+
+
+def add_velocity_branch(net: HitscribeNet, units: int) -> HitscribeNet:
+    """``net`` with a fresh :class:`model.VelocityBranch` of ``units`` units (output unchanged)."""
+    from .model import CLASS_NAMES, VelocityBranch
+
+    net.cfg = ModelConfig.from_dict({**net.cfg.to_dict(), "velocity_gru": units})
+    net.velocity_branch = VelocityBranch(net.cfg, len(CLASS_NAMES))
+    return net
+
+
+def trainable_parameters(net: HitscribeNet, train_only: str) -> list[torch.nn.Parameter]:
+    """The parameters a run optimises; the others are frozen (``requires_grad`` off)."""
+    if train_only not in ("", "velocity"):
+        raise ValueError(f"--train-only takes 'velocity' or nothing, not {train_only!r}")
+    for name, p in net.named_parameters():
+        p.requires_grad_(not train_only or name.startswith(VELOCITY_PARAMETERS))
+    return [p for p in net.parameters() if p.requires_grad]
 
 
 def carried_state(
@@ -185,8 +216,12 @@ def train(opts: TrainOptions, cfg: ModelConfig | None = None) -> Path:
         sizes = {"conv2d_channels": opts.conv2d_channels, "gru_hidden": opts.gru_hidden}
         cfg = ModelConfig.from_dict({**cfg.to_dict(), **{k: v for k, v in sizes.items() if v}})
         net = HitscribeNet(cfg)
+    if state is None and opts.velocity_gru > cfg.velocity_gru:
+        net = add_velocity_branch(net, opts.velocity_gru)
+        cfg = net.cfg
+        log.info("velocity branch of %d units added (output unchanged)", cfg.velocity_gru)
     net.noise = TrainingNoise(opts.freq_mask_p, opts.freq_mask_bands, opts.dropout)
-    optim = torch.optim.Adam(net.parameters(), lr=opts.lr)
+    optim = torch.optim.Adam(trainable_parameters(net, opts.train_only), lr=opts.lr)
     step, elapsed = 0, 0.0
     if state is not None:
         net.load_state_dict(state["model"])
@@ -215,6 +250,7 @@ def train(opts: TrainOptions, cfg: ModelConfig | None = None) -> Path:
                     ("procedural_distinct_cymbals", opts.procedural_distinct_cymbals),
                     ("start_p", opts.start_p),
                     ("stop_p", opts.stop_p),
+                    ("cut_p", opts.cut_p),
                 )
                 if v is not None
             },
@@ -309,7 +345,7 @@ def train(opts: TrainOptions, cfg: ModelConfig | None = None) -> Path:
             for name, p in net.named_parameters():
                 if name.split(".")[0] not in TRAINING_ONLY_HEADS:
                     p.grad = None  # Adam skips it: no moments build up from zeros
-        torch.nn.utils.clip_grad_norm_(net.parameters(), 5.0)
+        torch.nn.utils.clip_grad_norm_([p for p in net.parameters() if p.requires_grad], 5.0)
         optim.step()
         step += 1
         parts["loss"] = loss.item()

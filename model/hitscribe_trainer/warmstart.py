@@ -48,18 +48,9 @@ def onnx_state_dict(path: Path, net: HitscribeNet) -> dict[str, torch.Tensor]:
             c = w.shape[1]
             taps = [w[j * c : (j + 1) * c].T for j in range(w.shape[0] // c)]
             out[f"tconvs.{i}.conv.weight"] = torch.from_numpy(np.stack(taps, axis=-1).copy())
-    h = net.cfg.gru_hidden
     for node in g.node:
-        for idx, name in ((1, "gru.weight_ih_l0"), (2, "gru.weight_hh_l0")):
-            if node.op_type == "GRU" and node.input[idx] in arrays:  # folded into ONNX order z, r, h
-                w = arrays[node.input[idx]][0]
-                out[name] = torch.from_numpy(np.concatenate([w[h : 2 * h], w[:h], w[2 * h :]]).copy())
-        if node.op_type == "GRU" and node.input[3] in arrays:
-            b = arrays[node.input[3]].reshape(-1)
-            z, r, n = (b[i * h : (i + 1) * h] for i in range(3))
-            rz, rr, rn = (b[(3 + i) * h : (4 + i) * h] for i in range(3))
-            out["gru.bias_ih_l0"] = torch.from_numpy(np.concatenate([r, z, n]))
-            out["gru.bias_hh_l0"] = torch.from_numpy(np.concatenate([rr, rz, rn]))
+        if node.op_type == "GRU":
+            out.update(_gru_weights(node, arrays, own))
         if "head_w" in arrays and "head_b" in arrays:  # contracts v2, v3: fused heads, onset|velocity|offset
             n_cls = arrays["head_b"].shape[0] // len(HEADS)
             for i, head in enumerate(HEADS):
@@ -71,6 +62,41 @@ def onnx_state_dict(path: Path, net: HitscribeNet) -> dict[str, torch.Tensor]:
                 for head in HEADS:
                     if f"net.{head}.bias" in consumer.input:
                         out[f"{head}.weight"] = torch.from_numpy(arrays[node.input[1]].T.copy())
+    if "velocity_extra_w" in arrays and "velocity_branch.out.weight" in own:
+        w = arrays["velocity_extra_w"]  # [units, 3 C]: zeros, the branch's weights, zeros
+        n_cls = w.shape[1] // len(HEADS)
+        out["velocity_branch.out.weight"] = torch.from_numpy(w[:, n_cls : 2 * n_cls].T.copy())
+    return out
+
+
+def _gru_weights(node, arrays: dict[str, np.ndarray], own: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The PyTorch weights an ONNX ``GRU`` node holds as initialisers (the exporter keeps the
+    weight matrices under their PyTorch names and folds only the biases): the main GRU's or the
+    velocity branch's, told apart by their unit count (``VelocityBranch`` never has the main GRU's).
+    """
+    h = next(onnx.helper.get_attribute_value(a) for a in node.attribute if a.name == "hidden_size")
+    prefix = next(
+        (
+            p
+            for p in ("gru", "velocity_branch.gru")
+            if f"{p}.weight_hh_l0" in own and own[f"{p}.weight_hh_l0"].shape[1] == h
+        ),
+        None,
+    )
+    if prefix is None:
+        return {}
+
+    def reorder(rows: np.ndarray) -> torch.Tensor:  # ONNX gate order z, r, h -> PyTorch r, z, n
+        return torch.from_numpy(np.concatenate([rows[h : 2 * h], rows[:h], rows[2 * h :]]).copy())
+
+    out = {}
+    for idx, name in ((1, "weight_ih_l0"), (2, "weight_hh_l0")):
+        if node.input[idx] in arrays:
+            out[f"{prefix}.{name}"] = reorder(arrays[node.input[idx]][0])
+    if len(node.input) > 3 and node.input[3] in arrays:
+        b = arrays[node.input[3]].reshape(-1)
+        out[f"{prefix}.bias_ih_l0"] = reorder(b[: 3 * h])
+        out[f"{prefix}.bias_hh_l0"] = reorder(b[3 * h :])
     return out
 
 

@@ -187,3 +187,71 @@ def test_widened_gru_computes_the_same_outputs_and_exports_at_its_width(tmp_path
     assert cfg is not None and cfg.gru_hidden == 24
     again = HitscribeNet(cfg)
     assert not [name for name in load_onnx_weights(again, path) if name.startswith(("gru", "onset_head"))]
+
+
+def _with_velocity_branch(units: int = 8):
+    from hitscribe_trainer.train import add_velocity_branch
+
+    net = _small_net()
+    plain = {k: v.clone() for k, v in net.state_dict().items()}
+    net = add_velocity_branch(net, units)
+    torch.manual_seed(2)
+    with torch.no_grad():
+        for p in net.velocity_branch.parameters():
+            p.add_(torch.randn_like(p) * 0.1)
+    return net.eval(), plain
+
+
+def test_velocity_branch_starts_silent_and_never_touches_onsets():
+    from hitscribe_trainer.train import add_velocity_branch
+
+    net = _small_net()
+    audio = torch.from_numpy((np.random.default_rng(6).standard_normal(60 * net.cfg.hop) * 0.3).astype(np.float32))
+    with torch.no_grad():
+        before = net(audio[None])
+        grown = add_velocity_branch(net, 8).eval()
+        fresh = grown(audio[None])
+    assert torch.equal(before["velocity"], fresh["velocity"]), "zero output weights: velocity unchanged"
+    branched, _ = _with_velocity_branch()
+    with torch.no_grad():
+        moved = branched(audio[None])
+    assert torch.equal(before["onset_logits"], moved["onset_logits"])
+    assert torch.equal(before["offset"], moved["offset"])
+    assert (before["velocity"] - moved["velocity"]).abs().max() > 1e-3, "a trained branch moves velocity"
+    assert moved["velocity_state"].shape == (1, 1, 8)
+
+
+def test_train_only_velocity_freezes_everything_else():
+    from hitscribe_trainer.train import trainable_parameters
+
+    net, _ = _with_velocity_branch()
+    learning = trainable_parameters(net, "velocity")
+    names = {name for name, p in net.named_parameters() if p.requires_grad}
+    assert names and all(n.startswith(("velocity_head.", "velocity_branch.")) for n in names)
+    assert len(learning) == len(names)
+
+
+def test_velocity_branch_streams_exports_and_warm_starts(tmp_path):
+    from hitscribe_trainer.warmstart import exported_config, load_onnx_weights
+
+    net, _ = _with_velocity_branch()
+    path = tmp_path / "vel.onnx"
+    contract = export_onnx(net, path, model_name="vel", data_summary="x")
+    assert contract["state_tensors"][-1]["name"] == "state_velocity_gru"
+    rng = np.random.default_rng(7)
+    audio = (rng.standard_normal(300 * net.cfg.hop) * 0.2).astype(np.float32)
+    audio[9000:9100] += 0.9
+    with torch.no_grad():
+        out = net(torch.from_numpy(audio)[None])
+    for hops_per_call in (1, 5, 64):
+        onset, velocity, _ = streaming_outputs(path, audio, contract, hops_per_call)
+        assert np.abs(onset[:300] - torch.sigmoid(out["onset_logits"][0]).numpy()).max() < 1e-4
+        assert np.abs(velocity[:300] - out["velocity"][0].numpy()).max() < 1e-4
+    cfg = exported_config(path)
+    assert cfg is not None and cfg.velocity_gru == 8
+    again = HitscribeNet(cfg)
+    fresh = load_onnx_weights(again, path)
+    assert not [n for n in fresh if n.startswith(("gru", "velocity"))], fresh
+    for name, value in net.state_dict().items():
+        if name.startswith(("gru", "velocity")):
+            assert torch.allclose(again.state_dict()[name], value), name

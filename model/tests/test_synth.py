@@ -358,3 +358,22 @@ def test_takes_start_on_a_downbeat_or_after_silence_and_stops_leave_a_gap(fake_k
         times = [0] + [s for s, _, _ in events]
         gaps.append(max(np.diff(times)) / SR)
     assert min(gaps) >= 0.39
+
+
+def test_cuts_land_a_hit_on_the_first_sample_with_earlier_tails_ringing(fake_kits):
+    from dataclasses import replace
+
+    plain = render_clip(np.random.default_rng(22), fake_kits, 2.5, SR, TRAINING_OPTIONS)
+    off = render_clip(np.random.default_rng(22), fake_kits, 2.5, SR, replace(TRAINING_OPTIONS, cut_p=0.0))
+    assert np.array_equal(plain[0], off[0]) and plain[1] == off[1]
+    cuts = replace(TRAINING_OPTIONS, cut_p=1.0)
+    on_first_samples = ringing = 0
+    for seed in range(30):
+        audio, events = render_clip(np.random.default_rng(seed), fake_kits, 2.5, SR, cuts)
+        if not events:
+            continue
+        first = events[0][0]
+        on_first_samples += first <= 0.0051 * SR
+        # Before the first labelled hit the clip is not silent: earlier hits' tails ring on.
+        ringing += first <= 0.0051 * SR and np.abs(audio[: max(first, 1)]).max() > 0
+    assert on_first_samples >= 20 and ringing >= 5
