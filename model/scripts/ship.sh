@@ -155,6 +155,9 @@ $train evaluate --checkpoint "$run12/checkpoint.pt" --thresholds 0.5 0.5 0.5 --d
 # Run 31 (not shipped: 60 s renders 0.8348 against the 0.8365 its rule needed, first-hit recall 0.571
 # against 0.605; ship-rule-v31.md): v26's export for 95 min, run 26's recipe without a teacher, --seed 35
 # --procedural-p 0.25 --start-p 0.3 --stop-p 0.2, with the 61 training kits (runs 29 and 30 were stopped early).
+# Run 32 (not shipped: more hi-hat notes on ride hits, 16 against v26's 14 on the real Amen break;
+# ship-rule-v32.md; kept as model/candidates/hitscribe-causal-v32.onnx): v26's export for 95 min, run 31's
+# command with --seed 36 --cut-p 0.3.
 # Runs 15, 16a and 18a (v18a, shipped until v26; model/results/ship-rule-v18.md), each from the
 # previous one's export (run 15 from v12, exported above):
 recipe=(--batch 12 --seconds 2.5 --lr 3e-4 --unsupervised-weight 0 --component-weight 1.0
