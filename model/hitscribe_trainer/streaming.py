@@ -109,11 +109,9 @@ class StreamingStep(nn.Module):
         self.register_buffer("head_w", torch.cat([h.weight for h in heads]).T.contiguous(), persistent=False)
         self.register_buffer("head_b", torch.cat([h.bias for h in heads]), persistent=False)
         if net.velocity_branch is not None:  # the branch adds to the velocity rows only
-            n_cls = net.velocity_head.out_features
             extra = net.velocity_branch.out.weight.T  # [units, C]
             zeros = torch.zeros_like(extra)
             self.register_buffer("velocity_extra_w", torch.cat([zeros, extra, zeros], dim=1), persistent=False)
-            assert self.velocity_extra_w.shape[1] == 3 * n_cls
 
     def initial_state(self) -> list[torch.Tensor]:
         """Zeros: the states of a stream that has heard only silence."""

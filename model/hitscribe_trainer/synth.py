@@ -388,7 +388,7 @@ def _cut_at_a_hit(rng: np.random.Generator, groove: list[tuple[float, str, float
     """Pre-roll (samples) that cuts the clip at one of ``groove``'s target hits 0.3-1.5 s in: the
     hit lands on the clip's first sample half the time and up to 5 ms after it otherwise
     (0.5 s of pre-roll when no such hit exists)."""
-    targets = set(CLASS_INSTRUMENT.values()) | {"hihat_open", "hihat_pedal"}
+    targets = set(CLASS_INSTRUMENT.values()) | {"hihat_open", "hihat_pedal"}  # as run 32 trained
     hits = [t for t, inst, _ in groove if 0.3 <= t <= 1.5 and inst in targets]
     if not hits:
         return int(round(0.5 * sr))

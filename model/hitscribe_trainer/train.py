@@ -23,10 +23,12 @@ from .losses import (
     supervised_loss,
 )
 from .model import (
+    CLASS_NAMES,
     TRAINING_ONLY_HEADS,
     HitscribeNet,
     ModelConfig,
     TrainingNoise,
+    VelocityBranch,
     count_parameters,
     synth_activations,
 )
@@ -120,8 +122,6 @@ VELOCITY_PARAMETERS = ("velocity_head.", "velocity_branch.")
 
 def add_velocity_branch(net: HitscribeNet, units: int) -> HitscribeNet:
     """``net`` with a fresh :class:`model.VelocityBranch` of ``units`` units (output unchanged)."""
-    from .model import CLASS_NAMES, VelocityBranch
-
     net.cfg = ModelConfig.from_dict({**net.cfg.to_dict(), "velocity_gru": units})
     net.velocity_branch = VelocityBranch(net.cfg, len(CLASS_NAMES))
     return net

@@ -2,12 +2,12 @@
 
 Renders clips exactly as ``synth`` renders a validation set (same seed, same draws), keeping each
 instrument's dry track, and measures every labelled hit's level as its class's dry-track peak
-(dB) in the first 10 ms after the hit: the best any transcriber could hear of the hit alone,
+(dB) in the first ``--window-ms`` after the hit: the best any transcriber could hear of the hit alone,
 before the bus, the microphones and the other drums. Prints the mean per-file Pearson r between
 that level and the label velocity, per class, computed as ``evaluate`` computes the model's
 (files with at least 5 hits of the class).
 
-    model/.venv/bin/python model/scripts/velocity-ceiling.py [--clips 40] [--seed 5401]
+    model/.venv/bin/python model/scripts/velocity-ceiling.py [--clips 40] [--seed 5401] [--window-ms 10]
 """
 
 from __future__ import annotations
@@ -20,8 +20,6 @@ import numpy as np
 from hitscribe_trainer.kits import load_kits
 from hitscribe_trainer.synth import LABEL_MAP, SR, render_clip, to_labels
 
-WINDOW = int(float(__import__("os").environ.get("CEILING_WINDOW_S", "0.010")) * SR)
-
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -29,7 +27,9 @@ def main() -> None:
     ap.add_argument("--clips", type=int, default=40)
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--seed", type=int, default=5401)
+    ap.add_argument("--window-ms", type=float, default=10.0, help="how long after the hit its peak is read")
     args = ap.parse_args()
+    window = int(args.window_ms / 1000 * SR)
     kits = load_kits(Path(args.cache), "validation")
     rng = np.random.default_rng(args.seed)
     per_file: dict[str, list[float]] = {"kick": [], "snare": [], "hihat": []}
@@ -44,7 +44,7 @@ def main() -> None:
         pairs: dict[str, list[tuple[int, float]]] = {}
         for t, label, vel in to_labels(events, SR):
             s = int(round(t * SR))
-            peak = float(np.abs(tracks[label][s : s + WINDOW]).max(initial=0.0))
+            peak = float(np.abs(tracks[label][s : s + window]).max(initial=0.0))
             pairs.setdefault(label, []).append((vel, 20 * np.log10(peak + 1e-9)))
         for label, p in pairs.items():
             m = np.array(p)

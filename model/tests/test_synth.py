@@ -367,13 +367,17 @@ def test_cuts_land_a_hit_on_the_first_sample_with_earlier_tails_ringing(fake_kit
     off = render_clip(np.random.default_rng(22), fake_kits, 2.5, SR, replace(TRAINING_OPTIONS, cut_p=0.0))
     assert np.array_equal(plain[0], off[0]) and plain[1] == off[1]
     cuts = replace(TRAINING_OPTIONS, cut_p=1.0)
-    on_first_samples = ringing = 0
+    on_first_samples = settled = ringing = 0
     for seed in range(30):
-        audio, events = render_clip(np.random.default_rng(seed), fake_kits, 2.5, SR, cuts)
+        stems: dict[str, np.ndarray] = {}
+        _, events = render_clip(np.random.default_rng(seed), fake_kits, 2.5, SR, cuts, stems_out=stems)
         if not events:
             continue
         first = events[0][0]
         on_first_samples += first <= 0.0051 * SR
-        # Before the first labelled hit the clip is not silent: earlier hits' tails ring on.
-        ringing += first <= 0.0051 * SR and np.abs(audio[: max(first, 1)]).max() > 0
-    assert on_first_samples >= 20 and ringing >= 5
+        if 0 < first <= 0.0051 * SR:
+            # The dry tracks (no bus noise) before the first labelled hit: earlier hits' tails
+            # (the fake one-shots last 0.3 s, so a sparse groove may have none left ringing).
+            settled += 1
+            ringing += max(np.abs(track[:first]).max() for track in stems.values()) > 0
+    assert on_first_samples >= 20 and settled >= 5 and ringing >= settled // 2
