@@ -74,6 +74,7 @@ def _cmd_train(args) -> None:
         start_p=args.start_p,
         stop_p=args.stop_p,
         cut_p=args.cut_p,
+        ride_p=args.ride_p,
         carry_state_p=args.carry_state_p,
         conv2d_channels=args.conv2d_channels,
         gru_hidden=args.gru_hidden,
@@ -295,6 +296,11 @@ def main(argv: list[str] | None = None) -> None:
         "--cut-p",
         type=float,
         help="share of clips cut at a hit 0.3-1.5 s into the groove, earlier tails ringing on (default 0)",
+    )
+    s.add_argument(
+        "--ride-p",
+        type=float,
+        help="share of grooves that keep time on the ride instead of the hi-hat (default 0.2)",
     )
     s.add_argument(
         "--carry-state-p",

@@ -48,6 +48,9 @@ BarEv = tuple[float, str, float, float]  # (beat, instrument, velocity, extra se
 TOMS = ("tom_high", "tom_mid", "tom_low")
 CYMBALS = ("crash", "china", "splash", "ride", "ride_bell")
 PERC = ("cowbell", "tambourine", "clap", "other")
+#: Share of grooves that keep time on the ride instead of the hi-hat (as every render up to
+#: run 33 drew it).
+RIDE_P = 0.2
 
 
 def _u(rng: np.random.Generator, lo: float, hi: float) -> float:
@@ -57,11 +60,11 @@ def _u(rng: np.random.Generator, lo: float, hi: float) -> float:
 class _Ctx:
     """Per-clip random choices shared by all bars."""
 
-    def __init__(self, rng: np.random.Generator, style: str):
+    def __init__(self, rng: np.random.Generator, style: str, ride_p: float = RIDE_P):
         self.rng = rng
         self.style = style
         self.hat_div = int(rng.choice([2, 4, 3], p=[0.5, 0.35, 0.15]))  # per beat
-        self.timekeeper = str(rng.choice(["hihat_closed", "ride"], p=[0.8, 0.2]))
+        self.timekeeper = str(rng.choice(["hihat_closed", "ride"], p=[1.0 - ride_p, ride_p]))
         self.ghosts = rng.random() < 0.5
         self.ghost_p = _u(rng, 0.05, 0.3)
         self.open_p = _u(rng, 0.0, 0.25) if rng.random() < 0.6 else 0.0
@@ -246,12 +249,14 @@ def generate_groove(
     style: str | None = None,
     bpm: float | None = None,
     from_downbeat: bool = False,
+    ride_p: float = RIDE_P,
 ) -> tuple[list[tuple[float, str, float]], dict]:
     """Events ``(time_s, instrument, velocity)`` inside [0, seconds) and info.
 
     The clip starts anywhere within a bar, or, with ``from_downbeat``, 20 ms before the first
     bar's downbeat (a performance starting; the margin keeps the humanised downbeat inside the
-    clip; the same random draws either way)."""
+    clip; the same random draws either way). ``ride_p`` is the share of grooves whose
+    timekeeper is the ride (the same random draws for any value)."""
     if style is None:
         style = str(rng.choice(STYLES, p=STYLE_WEIGHTS))
     lo, hi = TEMPO[style]
@@ -261,7 +266,7 @@ def generate_groove(
     if style == "single":
         ev = _single_hits(rng, seconds)
         return _finish(rng, ev, seconds), info
-    ctx = _Ctx(rng, style)
+    ctx = _Ctx(rng, style, ride_p)
     beat_s = 60.0 / bpm
     beats = 3 if (rng.random() < 0.08 and style in ("jazz", "random")) else 4
     bar_s = beats * beat_s

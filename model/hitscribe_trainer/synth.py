@@ -26,7 +26,7 @@ import soundfile as sf
 from scipy.signal import butter, lfilter, resample_poly, sosfilt
 
 from . import augment, procedural
-from .grooves import generate_groove
+from .grooves import RIDE_P, generate_groove
 from .kits import SR, Kit, load_kits, prepare_kits
 
 LABEL_MAP = {
@@ -113,6 +113,10 @@ class SynthOptions:
     # sample (or within 5 ms of it) while the tails of the hits before it ring on, as in a loop or
     # a region cut from the middle of a take.
     cut_p: float = 0.0
+    # Ride grooves: the share of grooves that keep time on the ride instead of the hi-hat
+    # (``grooves.RIDE_P`` keeps every render as it always was), for hi-hats that a ride must not
+    # fire, as on a jazz or breakbeat ride.
+    ride_p: float = RIDE_P
 
 
 #: Options the training loader renders with: the validation defaults plus kit voicing and
@@ -432,7 +436,9 @@ def render_clip(
     cuts = options.augment and not starts and options.cut_p > 0 and rng.random() < options.cut_p
     if cuts:
         pre = int(round(1.5 * sr))
-    groove, _ = generate_groove(rng, seconds + (pre - lead) / sr, style=style, from_downbeat=starts)
+    groove, _ = generate_groove(
+        rng, seconds + (pre - lead) / sr, style=style, from_downbeat=starts, ride_p=options.ride_p
+    )
     if cuts:
         pre = _cut_at_a_hit(rng, groove, sr)
     if starts and groove:

@@ -82,6 +82,8 @@ class TrainOptions:
     stop_p: float | None = None
     #: Share of clips cut at a hit inside the groove (``SynthOptions.cut_p``; None: 0, as up to run 31).
     cut_p: float | None = None
+    #: Share of grooves kept on the ride (``SynthOptions.ride_p``; None: 0.2, as up to run 33).
+    ride_p: float | None = None
     #: Channels of the 2-D front end (0: the model's default, or the ``init_onnx`` model's);
     #: more than the ``init_onnx`` model's widens it without changing its output
     #: (``warmstart.widen_front_end``).
@@ -251,6 +253,7 @@ def train(opts: TrainOptions, cfg: ModelConfig | None = None) -> Path:
                     ("start_p", opts.start_p),
                     ("stop_p", opts.stop_p),
                     ("cut_p", opts.cut_p),
+                    ("ride_p", opts.ride_p),
                 )
                 if v is not None
             },

@@ -381,3 +381,19 @@ def test_cuts_land_a_hit_on_the_first_sample_with_earlier_tails_ringing(fake_kit
             settled += 1
             ringing += max(np.abs(track[:first]).max() for track in stems.values()) > 0
     assert on_first_samples >= 20 and settled >= 5 and ringing >= settled // 2
+
+
+def test_ride_grooves_keep_time_on_the_ride_and_leave_other_renders_alone():
+    plain = [generate_groove(np.random.default_rng(seed), 4.0, style="rock") for seed in range(40)]
+    same = [generate_groove(np.random.default_rng(seed), 4.0, style="rock", ride_p=0.2) for seed in range(40)]
+    assert plain == same
+    rides = [generate_groove(np.random.default_rng(seed), 4.0, style="rock", ride_p=1.0) for seed in range(40)]
+
+    def share(grooves, name):
+        counts = [sum(inst == name for _, inst, _ in events) for events, _ in grooves]
+        return sum(c > 4 for c in counts) / len(grooves)
+
+    # Every groove keeps time on the ride; closed hi-hats remain only in fills and accents.
+    assert share(rides, "ride") == 1.0
+    assert share(plain, "ride") < 0.5
+    assert share(rides, "hihat_closed") < share(plain, "hihat_closed")
