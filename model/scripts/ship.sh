@@ -161,6 +161,8 @@ $train evaluate --checkpoint "$run12/checkpoint.pt" --thresholds 0.5 0.5 0.5 --d
 # Run 34 (not shipped: first hits after silence 0.701 against the 0.792 its rule needed; ship-rule-v34.md;
 # kept as model/candidates/hitscribe-causal-v34.onnx): run 32's export for 85 min, run 32's command with
 # --seed 38 --distractor-weight 1.0 --ride-p 0.4.
+# Probe 35 (exploratory; model/candidates/hitscribe-causal-p35.onnx; probe-35-start-p.md): run 34's export
+# for 35 min, run 34's command with --seed 40 --start-p 0.5.
 # Runs 15, 16a and 18a (v18a, shipped until v26; model/results/ship-rule-v18.md), each from the
 # previous one's export (run 15 from v12, exported above):
 recipe=(--batch 12 --seconds 2.5 --lr 3e-4 --unsupervised-weight 0 --component-weight 1.0
