@@ -75,6 +75,7 @@ def _cmd_train(args) -> None:
         stop_p=args.stop_p,
         cut_p=args.cut_p,
         ride_p=args.ride_p,
+        start_anywhere_p=args.start_anywhere_p,
         carry_state_p=args.carry_state_p,
         conv2d_channels=args.conv2d_channels,
         gru_hidden=args.gru_hidden,
@@ -301,6 +302,11 @@ def main(argv: list[str] | None = None) -> None:
         "--ride-p",
         type=float,
         help="share of grooves that keep time on the ride instead of the hi-hat (default 0.2)",
+    )
+    s.add_argument(
+        "--start-anywhere-p",
+        type=float,
+        help="share of --start-p takes that begin on any early hit (a pickup, a snare), not the downbeat (default 0)",
     )
     s.add_argument(
         "--carry-state-p",

@@ -117,6 +117,11 @@ class SynthOptions:
     # (``grooves.RIDE_P`` keeps every render as it always was), for hi-hats that a ride must not
     # fire, as on a jazz or breakbeat ride.
     ride_p: float = RIDE_P
+    # Takes that start anywhere (training only; 0 keeps every render as it always was): the share
+    # of stream starts whose first hit is any hit of the groove's first two seconds (a pickup, a
+    # fill, a lone snare or hi-hat) instead of the downbeat, where the kick always plays: without
+    # it a network learns that a first hit after silence is never a snare.
+    start_anywhere_p: float = 0.0
 
 
 #: Options the training loader renders with: the validation defaults plus kit voicing and
@@ -401,6 +406,18 @@ def _cut_at_a_hit(rng: np.random.Generator, groove: list[tuple[float, str, float
     return max(0, int(round((t - settle) * sr)))
 
 
+def _start_at_any_hit(rng: np.random.Generator, groove: list) -> list:
+    """The groove from one of its hits in its first two seconds on (the hits before it dropped):
+    an instrument drawn evenly from those that play there, then one of its hits, so that a take
+    begins on a snare or a tom as often as on the hi-hat, which plays far more hits."""
+    early = [(t, inst) for t, inst, _ in groove if t < groove[0][0] + 2.0]
+    names = sorted({inst for _, inst in early})
+    name = names[int(rng.integers(len(names)))]
+    times = [t for t, inst in early if inst == name]
+    start = times[int(rng.integers(len(times)))]
+    return [e for e in groove if e[0] >= start]
+
+
 def render_clip(
     rng: np.random.Generator,
     kits: list[Kit],
@@ -441,6 +458,8 @@ def render_clip(
     )
     if cuts:
         pre = _cut_at_a_hit(rng, groove, sr)
+    if starts and groove and options.start_anywhere_p > 0 and rng.random() < options.start_anywhere_p:
+        groove = _start_at_any_hit(rng, groove)
     if starts and groove:
         # The first hit lands on the clip's first sample (after the lead-in), as in a loop or a
         # take cut at its downbeat, or within 5 ms of it half the time.

@@ -84,6 +84,9 @@ class TrainOptions:
     cut_p: float | None = None
     #: Share of grooves kept on the ride (``SynthOptions.ride_p``; None: 0.2, as up to run 33).
     ride_p: float | None = None
+    #: Share of stream starts whose first hit is any hit, not the downbeat
+    #: (``SynthOptions.start_anywhere_p``; None: 0, as up to probe 35).
+    start_anywhere_p: float | None = None
     #: Channels of the 2-D front end (0: the model's default, or the ``init_onnx`` model's);
     #: more than the ``init_onnx`` model's widens it without changing its output
     #: (``warmstart.widen_front_end``).
@@ -254,6 +257,7 @@ def train(opts: TrainOptions, cfg: ModelConfig | None = None) -> Path:
                     ("stop_p", opts.stop_p),
                     ("cut_p", opts.cut_p),
                     ("ride_p", opts.ride_p),
+                    ("start_anywhere_p", opts.start_anywhere_p),
                 )
                 if v is not None
             },

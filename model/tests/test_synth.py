@@ -383,6 +383,36 @@ def test_cuts_land_a_hit_on_the_first_sample_with_earlier_tails_ringing(fake_kit
     assert on_first_samples >= 20 and settled >= 5 and ringing >= settled // 2
 
 
+def test_takes_can_start_on_any_hit_not_only_the_downbeat(fake_kits):
+    from dataclasses import replace
+
+    starts = replace(TRAINING_OPTIONS, start_p=1.0)
+    # Off by default: the same seed renders the same clip with the field at 0.
+    for seed in range(3):
+        plain = render_clip(np.random.default_rng(seed), fake_kits, 2.5, SR, starts)
+        off = render_clip(np.random.default_rng(seed), fake_kits, 2.5, SR, replace(starts, start_anywhere_p=0.0))
+        assert np.array_equal(plain[0], off[0]) and plain[1] == off[1]
+
+    def first_hits(options):
+        """Instruments of each clip's first hit (every event within 30 ms of the first)."""
+        out = []
+        for seed in range(40):
+            _, events = render_clip(np.random.default_rng(seed), fake_kits, 2.5, SR, options)
+            if events:
+                out.append({inst for s, inst, _ in events if s - events[0][0] <= 0.03 * SR})
+        return out
+
+    def snare_first(hits):
+        return sum("snare" in h and "kick" not in h for h in hits)
+
+    # On the downbeat the kick nearly always plays; from any hit, far more takes begin without it,
+    # on a snare among others.
+    downbeat = first_hits(starts)
+    anywhere = first_hits(replace(starts, start_anywhere_p=1.0))
+    assert sum("kick" not in h for h in anywhere) >= sum("kick" not in h for h in downbeat) + 8
+    assert snare_first(anywhere) >= snare_first(downbeat) + 5
+
+
 def test_ride_grooves_keep_time_on_the_ride_and_leave_other_renders_alone():
     plain = [generate_groove(np.random.default_rng(seed), 4.0, style="rock") for seed in range(40)]
     same = [generate_groove(np.random.default_rng(seed), 4.0, style="rock", ride_p=0.2) for seed in range(40)]
