@@ -163,6 +163,8 @@ $train evaluate --checkpoint "$run12/checkpoint.pt" --thresholds 0.5 0.5 0.5 --d
 # --seed 38 --distractor-weight 1.0 --ride-p 0.4.
 # Probe 35 (exploratory; model/candidates/hitscribe-causal-p35.onnx; probe-35-start-p.md): run 34's export
 # for 35 min, run 34's command with --seed 40 --start-p 0.5.
+# Probe 36 (exploratory; model/candidates/hitscribe-causal-p36.onnx; probe-36-start-anywhere.md): run 34's
+# export for 25 min, probe 35's command with --seed 41 --start-anywhere-p 0.5.
 # Runs 15, 16a and 18a (v18a, shipped until v26; model/results/ship-rule-v18.md), each from the
 # previous one's export (run 15 from v12, exported above):
 recipe=(--batch 12 --seconds 2.5 --lr 3e-4 --unsupervised-weight 0 --component-weight 1.0
