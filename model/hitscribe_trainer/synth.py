@@ -119,8 +119,8 @@ class SynthOptions:
     ride_p: float = RIDE_P
     # Takes that start anywhere (training only; 0 keeps every render as it always was): the share
     # of stream starts whose first hit is any hit of the groove's first two seconds (a pickup, a
-    # fill, a lone snare or hi-hat) instead of the downbeat, where the kick always plays: without
-    # it a network learns that a first hit after silence is never a snare.
+    # fill, a lone snare or hi-hat) instead of the downbeat, where the kick nearly always plays:
+    # without it a network learns that a first hit after silence is hardly ever a snare.
     start_anywhere_p: float = 0.0
 
 
@@ -406,7 +406,9 @@ def _cut_at_a_hit(rng: np.random.Generator, groove: list[tuple[float, str, float
     return max(0, int(round((t - settle) * sr)))
 
 
-def _start_at_any_hit(rng: np.random.Generator, groove: list) -> list:
+def _start_at_any_hit(
+    rng: np.random.Generator, groove: list[tuple[float, str, float]]
+) -> list[tuple[float, str, float]]:
     """The groove from one of its hits in its first two seconds on (the hits before it dropped):
     an instrument drawn evenly from those that play there, then one of its hits, so that a take
     begins on a snare or a tom as often as on the hi-hat, which plays far more hits."""
