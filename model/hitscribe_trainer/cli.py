@@ -55,6 +55,7 @@ def _cmd_train(args) -> None:
         head_warmup_steps=args.head_warmup_steps,
         velocity_corr_weight=args.velocity_corr_weight,
         distractor_weight=args.distractor_weight,
+        first_hit_weight=args.first_hit_weight,
         unsupervised_weight=args.unsupervised_weight,
         unsupervised_items=args.unsupervised_items,
         unsupervised_every=args.unsupervised_every,
@@ -243,6 +244,13 @@ def main(argv: list[str] | None = None) -> None:
         default=0.0,
         help="extra onset-loss weight on target-drum negatives within one frame of a tom, "
         "ride, crash or percussion onset (supervised runs)",
+    )
+    s.add_argument(
+        "--first-hit-weight",
+        type=float,
+        default=0.0,
+        help="extra onset-loss weight on the onsets of first hits, after 0.2 s with no onset "
+        "(supervised runs): the start of a take or a phrase after a stop",
     )
     s.add_argument(
         "--unsupervised-items", type=int, default=0, help="items per batch for the unsupervised term (0 = all)"

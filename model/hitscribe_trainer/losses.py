@@ -139,6 +139,29 @@ def distractor_frames(component_onset: torch.Tensor) -> torch.Tensor:
     return near > 0
 
 
+#: A hit with no onset of any component in this many frames before it (0.2 s at 100 frames/s)
+#: is a first hit: the start of a take, a phrase or a fill after a stop.
+FIRST_HIT_QUIET_FRAMES = 20
+#: Onsets this many frames before a hit belong to it (a flam, a kick under a hat), not to the
+#: groove before it.
+FIRST_HIT_FLAM_FRAMES = 3
+
+
+def first_hit_frames(component_onset: torch.Tensor) -> torch.Tensor:
+    """``[B, T, len(COMPONENTS)]`` component onsets -> ``[B, T]`` bool: no component onset in
+    the :data:`FIRST_HIT_QUIET_FRAMES` frames before (the flam frames just before excepted).
+
+    What came before the clip is unknown (a clip may begin inside a groove), so the frames
+    before it count as busy: only quiet heard inside the clip makes a first hit.
+    """
+    hit = component_onset.amax(dim=-1)
+    frames = hit.shape[1]
+    busy_before = F.pad(hit[:, None], (FIRST_HIT_QUIET_FRAMES, 0), value=1.0)
+    span = FIRST_HIT_QUIET_FRAMES - FIRST_HIT_FLAM_FRAMES
+    recent = F.max_pool1d(busy_before, kernel_size=span, stride=1)[:, 0, :frames]
+    return recent == 0
+
+
 def supervised_loss(
     out: dict[str, torch.Tensor],
     targets: dict[str, torch.Tensor],
@@ -146,6 +169,7 @@ def supervised_loss(
     pos_weight=4.0,
     velocity_corr_weight: float = 0.0,
     distractor_weight: float = 0.0,
+    first_hit_weight: float = 0.0,
 ):
     """Onset BCE + velocity/offset regression at onsets, on synthetic labels, plus
     ``velocity_corr_weight`` x :func:`velocity_correlation_loss`.
@@ -154,7 +178,10 @@ def supervised_loss(
     ``component_onset`` [B, T, len(COMPONENTS)] when ``distractor_weight`` > 0).
     ``distractor_weight`` adds that much weight to the target classes' negatives within one
     frame of a distractor onset (tom, ride, crash, other percussion): hard negatives, where
-    a hi-hat is most often called on a ride or a tambourine.
+    a hi-hat is most often called on a ride or a tambourine. ``first_hit_weight`` adds that
+    much weight to the target onsets of first hits (:func:`first_hit_frames`), which the hard
+    negatives otherwise teach the network to doubt: with no groove before it, one bright tick
+    could be a ride as well as a hi-hat.
     """
     t = out["onset_logits"].shape[1]
     n = t - lookahead
@@ -167,6 +194,9 @@ def supervised_loss(
         near = distractor_frames(targets["component_onset"][:, :n])
         hard = (onset == 0) & near[..., None]
         weight = weight + distractor_weight * hard.to(weight.dtype)
+    if first_hit_weight > 0:
+        first = (onset > 0) & first_hit_frames(targets["component_onset"][:, :n])[..., None]
+        weight = weight + first_hit_weight * first.to(weight.dtype)
     bce = F.binary_cross_entropy_with_logits(
         logits, onset, weight=weight, pos_weight=torch.tensor(pos_weight, device=logits.device)
     )

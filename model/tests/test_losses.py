@@ -4,8 +4,10 @@ import numpy as np
 import torch
 
 from hitscribe_trainer.losses import (
+    FIRST_HIT_QUIET_FRAMES,
     MultiResolutionLogSpectrum,
     distractor_frames,
+    first_hit_frames,
     spectral_distance,
     supervised_loss,
     synthesise,
@@ -102,3 +104,43 @@ def test_distractor_weight_punishes_a_hat_called_on_a_ride_more_than_elsewhere()
     extra_elsewhere = loss_with_false_hat_at(10, 2.0) - loss_with_false_hat_at(10, 0.0)
     assert extra_on_ride > 0.1
     assert extra_elsewhere < 0.01  # only the (near-zero) true negatives beside the ride
+
+
+def test_first_hit_weight_counts_a_missed_hit_after_quiet_more_than_one_inside_a_groove():
+    frames, classes = 80, 3
+    component = torch.zeros(1, frames, len(COMPONENTS))
+    onset = torch.zeros(1, frames, classes)
+    # A groove at the clip's start (what came before is unknown), a stop, then a snare with a
+    # kick two frames before it (a flam: the pair is the first hit), then the groove goes on.
+    for frame, name, cls in [
+        (2, "kick", 0),
+        (8, "ride", None),
+        (14, "snare", 1),
+        (50, "kick", 0),
+        (52, "snare", 1),
+        (60, "snare", 1),
+    ]:
+        component[0, frame, COMPONENTS.index(name)] = 1.0
+        if cls is not None:
+            onset[0, frame, cls] = 1.0
+    assert 14 + FIRST_HIT_QUIET_FRAMES < 50
+    first = first_hit_frames(component)[0]
+    assert [f for f in (2, 8, 14, 50, 52, 60) if first[f]] == [50, 52]
+    targets = {
+        "onset": onset,
+        "velocity": torch.zeros_like(onset),
+        "offset": torch.zeros_like(onset),
+        "component_onset": component,
+    }
+
+    def loss_missing_snare_at(frame, weight):
+        logits = torch.where(onset > 0, 6.0, -6.0)
+        logits[0, frame, 1] = -4.0
+        out = {"onset_logits": logits, "velocity": torch.zeros_like(logits), "offset": torch.zeros_like(logits)}
+        return supervised_loss(out, targets, 0, first_hit_weight=weight)[0].item()
+
+    assert abs(loss_missing_snare_at(52, 0.0) - loss_missing_snare_at(60, 0.0)) < 1e-6
+    extra_first = loss_missing_snare_at(52, 3.0) - loss_missing_snare_at(52, 0.0)
+    extra_inside = loss_missing_snare_at(60, 3.0) - loss_missing_snare_at(60, 0.0)
+    assert extra_first > 0.05
+    assert extra_inside < 0.01  # only the (near-zero) loss of the well-found first hits
