@@ -80,6 +80,12 @@ def test_velocity_correlation_loss_ignores_clip_gain_and_rewards_order():
     assert velocity_correlation_loss(affine, target, torch.zeros_like(mask)).item() == 0.0
 
 
+def onset_loss(logits, targets, **weights):
+    """``supervised_loss`` of these onset logits (velocity and offset outputs zero), no look-ahead."""
+    out = {"onset_logits": logits, "velocity": torch.zeros_like(logits), "offset": torch.zeros_like(logits)}
+    return supervised_loss(out, targets, 0, **weights)[0].item()
+
+
 def test_distractor_weight_punishes_a_hat_called_on_a_ride_more_than_elsewhere():
     frames, classes = 12, 3
     component = torch.zeros(1, frames, len(COMPONENTS))
@@ -96,8 +102,7 @@ def test_distractor_weight_punishes_a_hat_called_on_a_ride_more_than_elsewhere()
     def loss_with_false_hat_at(frame, weight):
         logits = torch.full((1, frames, classes), -6.0)
         logits[0, frame, 2] = 4.0
-        out = {"onset_logits": logits, "velocity": torch.zeros_like(logits), "offset": torch.zeros_like(logits)}
-        return supervised_loss(out, targets, 0, distractor_weight=weight)[0].item()
+        return onset_loss(logits, targets, distractor_weight=weight)
 
     assert abs(loss_with_false_hat_at(5, 0.0) - loss_with_false_hat_at(10, 0.0)) < 1e-6
     extra_on_ride = loss_with_false_hat_at(5, 2.0) - loss_with_false_hat_at(5, 0.0)
@@ -136,8 +141,7 @@ def test_first_hit_weight_counts_a_missed_hit_after_quiet_more_than_one_inside_a
     def loss_missing_snare_at(frame, weight):
         logits = torch.where(onset > 0, 6.0, -6.0)
         logits[0, frame, 1] = -4.0
-        out = {"onset_logits": logits, "velocity": torch.zeros_like(logits), "offset": torch.zeros_like(logits)}
-        return supervised_loss(out, targets, 0, first_hit_weight=weight)[0].item()
+        return onset_loss(logits, targets, first_hit_weight=weight)
 
     assert abs(loss_missing_snare_at(52, 0.0) - loss_missing_snare_at(60, 0.0)) < 1e-6
     extra_first = loss_missing_snare_at(52, 3.0) - loss_missing_snare_at(52, 0.0)
