@@ -175,7 +175,7 @@ def supervised_loss(
     ``velocity_corr_weight`` x :func:`velocity_correlation_loss`.
 
     ``targets`` hold ``onset``, ``velocity``, ``offset`` as [B, T, C] for input frames (and
-    ``component_onset`` [B, T, len(COMPONENTS)] when ``distractor_weight`` > 0).
+    ``component_onset`` [B, T, len(COMPONENTS)] when ``distractor_weight`` or ``first_hit_weight`` > 0).
     ``distractor_weight`` adds that much weight to the target classes' negatives within one
     frame of a distractor onset (tom, ride, crash, other percussion): hard negatives, where
     a hi-hat is most often called on a ride or a tambourine. ``first_hit_weight`` adds that
