@@ -56,6 +56,7 @@ def _cmd_train(args) -> None:
         velocity_corr_weight=args.velocity_corr_weight,
         distractor_weight=args.distractor_weight,
         first_hit_weight=args.first_hit_weight,
+        first_hit_quiet=args.first_hit_quiet,
         unsupervised_weight=args.unsupervised_weight,
         unsupervised_items=args.unsupervised_items,
         unsupervised_every=args.unsupervised_every,
@@ -249,8 +250,15 @@ def main(argv: list[str] | None = None) -> None:
         "--first-hit-weight",
         type=float,
         default=0.0,
-        help="extra onset-loss weight on the onsets of first hits, after 0.2 s with no onset "
-        "(supervised runs): the start of a take or a phrase after a stop",
+        help="extra onset-loss weight on the onsets of first hits, after --first-hit-quiet "
+        "seconds with no onset (supervised runs): the start of a take or a phrase after a stop",
+    )
+    s.add_argument(
+        "--first-hit-quiet",
+        type=float,
+        default=0.2,
+        help="seconds with no onset of any component before a hit that make it a first hit "
+        "(0.2 takes in the hits of sparse grooves too; 0.6 keeps to hits after a stop)",
     )
     s.add_argument(
         "--unsupervised-items", type=int, default=0, help="items per batch for the unsupervised term (0 = all)"

@@ -147,17 +147,21 @@ FIRST_HIT_QUIET_FRAMES = 20
 FIRST_HIT_FLAM_FRAMES = 3
 
 
-def first_hit_frames(component_onset: torch.Tensor) -> torch.Tensor:
+def first_hit_frames(component_onset: torch.Tensor, quiet_frames: int = FIRST_HIT_QUIET_FRAMES) -> torch.Tensor:
     """``[B, T, len(COMPONENTS)]`` component onsets -> ``[B, T]`` bool: no component onset in
-    the :data:`FIRST_HIT_QUIET_FRAMES` frames before (the flam frames just before excepted).
+    the ``quiet_frames`` frames before (the flam frames just before excepted).
 
     What came before the clip is unknown (a clip may begin inside a groove), so the frames
-    before it count as busy: only quiet heard inside the clip makes a first hit.
+    before it count as busy: only quiet heard inside the clip makes a first hit. A short
+    window also takes in hits of a sparse groove (eighths below 150 bpm are 0.2 s apart);
+    0.6 s keeps it to hits after a stop or at a take's start.
     """
+    if quiet_frames <= FIRST_HIT_FLAM_FRAMES:
+        raise ValueError(f"quiet_frames must exceed the {FIRST_HIT_FLAM_FRAMES} flam frames")
     hit = component_onset.amax(dim=-1)
     frames = hit.shape[1]
-    busy_before = F.pad(hit[:, None], (FIRST_HIT_QUIET_FRAMES, 0), value=1.0)
-    span = FIRST_HIT_QUIET_FRAMES - FIRST_HIT_FLAM_FRAMES
+    busy_before = F.pad(hit[:, None], (quiet_frames, 0), value=1.0)
+    span = quiet_frames - FIRST_HIT_FLAM_FRAMES
     recent = F.max_pool1d(busy_before, kernel_size=span, stride=1)[:, 0, :frames]
     return recent == 0
 
@@ -170,6 +174,7 @@ def supervised_loss(
     velocity_corr_weight: float = 0.0,
     distractor_weight: float = 0.0,
     first_hit_weight: float = 0.0,
+    first_hit_quiet_frames: int = FIRST_HIT_QUIET_FRAMES,
 ):
     """Onset BCE + velocity/offset regression at onsets, on synthetic labels, plus
     ``velocity_corr_weight`` x :func:`velocity_correlation_loss`.
@@ -179,7 +184,8 @@ def supervised_loss(
     ``distractor_weight`` adds that much weight to the target classes' negatives within one
     frame of a distractor onset (tom, ride, crash, other percussion): hard negatives, where
     a hi-hat is most often called on a ride or a tambourine. ``first_hit_weight`` adds that
-    much weight to the target onsets of first hits (:func:`first_hit_frames`), which the hard
+    much weight to the target onsets of first hits (:func:`first_hit_frames`, after
+    ``first_hit_quiet_frames`` of quiet), which the hard
     negatives otherwise teach the network to doubt: with no groove before it, one bright tick
     could be a ride as well as a hi-hat.
     """
@@ -195,7 +201,7 @@ def supervised_loss(
         hard = (onset == 0) & near[..., None]
         weight = weight + distractor_weight * hard.to(weight.dtype)
     if first_hit_weight > 0:
-        first = (onset > 0) & first_hit_frames(targets["component_onset"][:, :n])[..., None]
+        first = (onset > 0) & first_hit_frames(targets["component_onset"][:, :n], first_hit_quiet_frames)[..., None]
         weight = weight + first_hit_weight * first.to(weight.dtype)
     bce = F.binary_cross_entropy_with_logits(
         logits, onset, weight=weight, pos_weight=torch.tensor(pos_weight, device=logits.device)

@@ -53,7 +53,8 @@ class TrainOptions:
     share_weight: float = 0.0  # auxiliary cross entropy on each component's share of frame energy
     velocity_corr_weight: float = 0.0  # within-clip velocity correlation term (losses.py)
     distractor_weight: float = 0.0  # extra weight on negatives near tom/ride/crash/percussion onsets
-    first_hit_weight: float = 0.0  # extra weight on the onsets of hits after 0.2 s of quiet
+    first_hit_weight: float = 0.0  # extra weight on the onsets of hits after first_hit_quiet s of quiet
+    first_hit_quiet: float = 0.2  # seconds with no onset before a hit that make it a first hit
     unsupervised_weight: float = 1.0
     unsupervised_items: int = 0  # 0 = whole batch; else the first N items (the term is costly on CPU)
     unsupervised_every: int = 1  # apply the unsupervised term every N steps
@@ -324,6 +325,7 @@ def train(opts: TrainOptions, cfg: ModelConfig | None = None) -> Path:
                 velocity_corr_weight=opts.velocity_corr_weight,
                 distractor_weight=opts.distractor_weight,
                 first_hit_weight=opts.first_hit_weight,
+                first_hit_quiet_frames=round(opts.first_hit_quiet * cfg.sample_rate / cfg.hop),
             )
             loss = loss + opts.supervised_weight * sup
             if opts.component_weight > 0:

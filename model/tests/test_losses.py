@@ -148,3 +148,15 @@ def test_first_hit_weight_counts_a_missed_hit_after_quiet_more_than_one_inside_a
     extra_inside = loss_missing_snare_at(60, 3.0) - loss_missing_snare_at(60, 0.0)
     assert extra_first > 0.05
     assert extra_inside < 0.01  # only the (near-zero) loss of the well-found first hits
+
+
+def test_a_longer_quiet_window_keeps_first_hits_to_hits_after_a_stop():
+    component = torch.zeros(1, 200, len(COMPONENTS))
+    # Eighths at 120 bpm (25 frames apart), a stop of 0.8 s, then the groove comes back.
+    groove = [5, 30, 55, 80, 160, 185]
+    for frame in groove:
+        component[0, frame, COMPONENTS.index("ride")] = 1.0
+    short = first_hit_frames(component)[0]
+    long = first_hit_frames(component, quiet_frames=60)[0]
+    assert [f for f in groove if short[f]] == [30, 55, 80, 160, 185]  # every hit of the groove
+    assert [f for f in groove if long[f]] == [160]  # only the hit after the stop
