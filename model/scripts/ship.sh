@@ -175,6 +175,9 @@ $train evaluate --checkpoint "$run12/checkpoint.pt" --thresholds 0.5 0.5 0.5 --d
 # Run 40 (not shipped, nor its average with v26: ride false hi-hats 316 / 322 against v37s's 266;
 # ship-rule-v38.md; kept as model/candidates/hitscribe-causal-v40.onnx): probe 39's export for 80 min,
 # the same with --seed 45.
+# Run 41 (not shipped, nor its average with v26; ship-rule-v39.md; kept as
+# model/candidates/hitscribe-causal-v41.onnx): run 37's export for 35 min, run 37's command with --seed 46
+# --first-hit-weight 2 --first-hit-quiet 0.6.
 # Runs 15, 16a and 18a (v18a, shipped until v26; model/results/ship-rule-v18.md), each from the
 # previous one's export (run 15 from v12, exported above):
 recipe=(--batch 12 --seconds 2.5 --lr 3e-4 --unsupervised-weight 0 --component-weight 1.0
