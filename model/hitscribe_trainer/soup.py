@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 
 from .model import TRAINING_ONLY_HEADS, HitscribeNet, ModelConfig
-from .warmstart import load_onnx_weights
+from .warmstart import exported_config, load_onnx_weights
 
 #: Tensors an ONNX export does not carry: the training-only heads and the feature buffers.
 TRAINING_ONLY = tuple(f"{head}." for head in TRAINING_ONLY_HEADS) + ("dft", "mel", "window")
@@ -72,14 +72,18 @@ def average_checkpoints(paths: list[Path], out: Path) -> Path:
     """Write the weight average of training checkpoints of one model configuration to ``out``.
 
     A path ending in ``.onnx`` is read as an exported model of the first checkpoint's
-    configuration (the default one when every path is an export). The result loads like any
+    configuration (when every path is an export, the first export's own, from its metadata). The
+    result loads like any
     checkpoint (``export --checkpoint``, ``evaluate --checkpoint``); it has no optimiser state,
     so it is not a run to resume.
     """
     paths = [Path(p) for p in paths]
     loaded = {p: torch.load(p, weights_only=False, map_location="cpu") for p in paths if p.suffix != ".onnx"}
     first = next(iter(loaded), None)
-    config = loaded[first]["config"] if first else ModelConfig().to_dict()
+    if first:
+        config = loaded[first]["config"]
+    else:
+        config = (exported_config(paths[0]) or ModelConfig()).to_dict()
     for p, c in loaded.items():
         if c["config"] != config:
             raise ValueError(f"{p} has a different model configuration from {first}")

@@ -68,3 +68,16 @@ def test_an_export_of_another_configuration_is_refused(tmp_path):
     export_onnx(wider, tmp_path / "w.onnx", model_name="w", data_summary="x")
     with pytest.raises(ValueError, match="configuration"):
         average_checkpoints([tmp_path / "a.pt", tmp_path / "w.onnx"], tmp_path / "x.pt")
+
+
+def test_exports_alone_average_in_their_own_configuration(tmp_path):
+    a = _save(tmp_path / "a.pt", 1)
+    b = _save(tmp_path / "b.pt", 2)
+    export_onnx(a, tmp_path / "a.onnx", model_name="a", data_summary="x")
+    export_onnx(b, tmp_path / "b.onnx", model_name="b", data_summary="x")
+    soup = load_checkpoint(average_checkpoints([tmp_path / "a.onnx", tmp_path / "b.onnx"], tmp_path / "s.pt"))
+    assert soup.cfg == CFG  # not the default configuration
+    for name, p in soup.state_dict().items():
+        if name.split(".")[0] not in TRAINING_ONLY_HEADS:
+            expected = (a.state_dict()[name] + b.state_dict()[name]) / 2
+            assert torch.allclose(p, expected, atol=1e-6), name
