@@ -153,7 +153,8 @@ def first_hit_frames(component_onset: torch.Tensor, quiet_frames: int = FIRST_HI
 
     What came before the clip is unknown (a clip may begin inside a groove), so the frames
     before it count as busy: only quiet heard inside the clip makes a first hit. A short
-    window also takes in hits of a sparse groove (eighths below 150 bpm are 0.2 s apart);
+    window also takes in hits of a sparse groove: the default checks the 17 frames (0.17 s)
+    it leaves after the flam frames, so every hit of eighths slower than about 176 bpm counts;
     0.6 s keeps it to hits after a stop or at a take's start.
     """
     if quiet_frames <= FIRST_HIT_FLAM_FRAMES:
