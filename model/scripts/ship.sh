@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Reproduces the shipped model end to end on this 2-core machine (about 1,288 minutes in
-# seventeen runs): kits -> labelled validation (held-out kits) and tuning (training kits) renders ->
+# Reproduces the shipped model end to end on this 2-core machine (about 1,368 minutes in
+# eighteen runs): kits -> labelled validation (held-out kits) and tuning (training kits) renders ->
 # run 1 (v1 recipe, 110 min) -> export -> run 2 (fine-tuning with kit voicing, 110 min, started
 # from run 1's export) -> export -> run 3 (fine-tuning on 52 training kits with the auxiliary
 # component-onset loss, 100 min, started from run 2's export) -> runs 5 to 8 (55, 33, 85 and 45
@@ -9,9 +9,10 @@
 # tuning report -> evaluation on held-out kits -> runs 15, 16a and 18a (35, 85 and 85 min: the
 # component loss at weight 1.0, then the 2-D front end widened to 24 channels) -> run 21a (70 min
 # from 18a with procedural kits) -> run 26 (90 min from 18a, distilling the mean of 18a and 21a:
-# v26) -> runs 32, 34, probe 36 and 37 (95, 85, 25 and 85 min, each from the previous export:
-# stream starts, cut clips, ride-led grooves and hard negatives, start takes on any hit) ->
-# v37s, the weight average of v26 and run 37 -> ONNX export.
+# v26) -> runs 32, 34, probe 36, 37 and 43 (95, 85, 25, 85 and 80 min, each from the previous
+# export: stream starts, cut clips, ride-led grooves and hard negatives, start takes on any hit,
+# extra weight on first hits after 0.6 s of quiet) -> v43s, the weight average of v26 and run 43
+# -> ONNX export.
 # Resumable: re-running continues each run from its checkpoint. (The shipped runs 1 and 2
 # predate the extra kits of run 3 and run 1 predates kit voicing; the loader now always uses
 # both, so runs 1 and 2 are reproduced in spirit, not bit for bit.)
@@ -177,7 +178,8 @@ $train evaluate --checkpoint "$run12/checkpoint.pt" --thresholds 0.5 0.5 0.5 --d
 # the same with --seed 45.
 # Run 41 (not shipped, nor its average with v26; ship-rule-v39.md; kept as
 # model/candidates/hitscribe-causal-v41.onnx): run 37's export for 35 min, run 37's command with --seed 46
-# --first-hit-weight 2 --first-hit-quiet 0.6.
+# --first-hit-weight 2 --first-hit-quiet 0.6. Probe 42 (exploratory, probe-42-first-hit-quiet-longer.md; kept as
+# model/candidates/hitscribe-causal-p42.onnx): run 41's export for 25 min more, the same with --seed 47.
 # Runs 15, 16a and 18a (v18a, shipped until v26; model/results/ship-rule-v18.md), each from the
 # previous one's export (run 15 from v12, exported above):
 recipe=(--batch 12 --seconds 2.5 --lr 3e-4 --unsupervised-weight 0 --component-weight 1.0
@@ -203,9 +205,11 @@ $train --cache model/cache train --run model/runs/v26 --init-onnx model/runs/v18
   --teacher-onnx model/runs/v18a/v18a.onnx model/runs/v21a/v21a.onnx --distill-weight 1.0
 $train export --checkpoint model/runs/v26/checkpoint.pt --name hitscribe-causal-v26 --thresholds 0.5 0.5 0.5 \
   --out model/runs/v26/v26.onnx
-# Runs 32, 34, probe 36 and run 37 (ship-rule-v32.md, -v34.md, probe-36-start-anywhere.md, -v36.md),
-# each from the previous one's export, with the 61 training kits; then v37s (shipped since
-# 2026-12-07, ship-rule-v36.md): the weight average of v26 and run 37.
+# Runs 32, 34, probe 36, run 37 and run 43 (ship-rule-v32.md, -v34.md, probe-36-start-anywhere.md,
+# -v36.md, -v40.md), each from the previous one's export, with the 61 training kits; then v43s
+# (shipped since 2026-12-07, ship-rule-v40.md): the weight average of v26 and run 43. (v37s, the
+# average of v26 and run 37, shipped before it: `$train average --checkpoints model/runs/v26/v26.onnx
+# model/runs/v37/checkpoint.pt`.)
 starts=(--batch 12 --seconds 2.5 --lr 2e-4 --supervised-weight 1.0 --component-weight 1.0
   --velocity-corr-weight 0.2 --unsupervised-weight 0 --threads 1 --workers 1 --mix-kits-p 0.5
   --procedural-p 0.25 --stop-p 0.2 --cut-p 0.3 --freq-mask-p 0.5 --dropout 0.1)
@@ -220,7 +224,11 @@ $train --cache model/cache train --run model/runs/p36 --init-onnx model/runs/v34
 $train export --checkpoint model/runs/p36/checkpoint.pt --name hitscribe-causal-p36 --out model/runs/p36/p36.onnx
 $train --cache model/cache train --run model/runs/v37 --init-onnx model/runs/p36/p36.onnx \
   --max-minutes 85 --seed 42 --start-p 0.5 --start-anywhere-p 0.8 --distractor-weight 1.0 --ride-p 0.4 "${starts[@]}"
-mkdir -p model/runs/v37s
-$train average --checkpoints model/runs/v26/v26.onnx model/runs/v37/checkpoint.pt --out model/runs/v37s/checkpoint.pt
-$train export --checkpoint model/runs/v37s/checkpoint.pt --name hitscribe-causal-v37s --thresholds 0.5 0.5 0.5 \
+$train export --checkpoint model/runs/v37/checkpoint.pt --name hitscribe-causal-v37 --out model/runs/v37/v37.onnx
+$train --cache model/cache train --run model/runs/v43 --init-onnx model/runs/v37/v37.onnx \
+  --max-minutes 80 --seed 48 --start-p 0.5 --start-anywhere-p 0.8 --distractor-weight 1.0 --ride-p 0.4 \
+  --first-hit-weight 1 --first-hit-quiet 0.6 "${starts[@]}"
+mkdir -p model/runs/v43s
+$train average --checkpoints model/runs/v26/v26.onnx model/runs/v43/checkpoint.pt --out model/runs/v43s/checkpoint.pt
+$train export --checkpoint model/runs/v43s/checkpoint.pt --name hitscribe-causal-v43s --thresholds 0.5 0.5 0.5 \
   --data-summary "$(cat model/DATA_SUMMARY.txt)" --out assets/models/hitscribe-causal.onnx
