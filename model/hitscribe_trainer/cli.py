@@ -77,6 +77,7 @@ def _cmd_train(args) -> None:
         stop_p=args.stop_p,
         cut_p=args.cut_p,
         ride_p=args.ride_p,
+        crash_lead_p=args.crash_lead_p,
         start_anywhere_p=args.start_anywhere_p,
         carry_state_p=args.carry_state_p,
         conv2d_channels=args.conv2d_channels,
@@ -318,6 +319,11 @@ def main(argv: list[str] | None = None) -> None:
         "--ride-p",
         type=float,
         help="share of grooves that keep time on the ride instead of the hi-hat (default 0.2)",
+    )
+    s.add_argument(
+        "--crash-lead-p",
+        type=float,
+        help="share of those ride grooves that keep time on a crash or china instead (default 0)",
     )
     s.add_argument(
         "--start-anywhere-p",

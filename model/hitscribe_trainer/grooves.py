@@ -60,11 +60,14 @@ def _u(rng: np.random.Generator, lo: float, hi: float) -> float:
 class _Ctx:
     """Per-clip random choices shared by all bars."""
 
-    def __init__(self, rng: np.random.Generator, style: str, ride_p: float = RIDE_P):
+    def __init__(self, rng: np.random.Generator, style: str, ride_p: float = RIDE_P, crash_lead_p: float = 0.0):
         self.rng = rng
         self.style = style
         self.hat_div = int(rng.choice([2, 4, 3], p=[0.5, 0.35, 0.15]))  # per beat
         self.timekeeper = str(rng.choice(["hihat_closed", "ride"], p=[1.0 - ride_p, ride_p]))
+        # Drawn only when asked for, so that every render without it stays as it always was.
+        if crash_lead_p > 0 and self.timekeeper == "ride" and rng.random() < crash_lead_p:
+            self.timekeeper = str(rng.choice(["crash", "china"]))
         self.ghosts = rng.random() < 0.5
         self.ghost_p = _u(rng, 0.05, 0.3)
         self.open_p = _u(rng, 0.0, 0.25) if rng.random() < 0.6 else 0.0
@@ -250,13 +253,15 @@ def generate_groove(
     bpm: float | None = None,
     from_downbeat: bool = False,
     ride_p: float = RIDE_P,
+    crash_lead_p: float = 0.0,
 ) -> tuple[list[tuple[float, str, float]], dict]:
     """Events ``(time_s, instrument, velocity)`` inside [0, seconds) and info.
 
     The clip starts anywhere within a bar, or, with ``from_downbeat``, 20 ms before the first
     bar's downbeat (a performance starting; the margin keeps the humanised downbeat inside the
     clip; the same random draws either way). ``ride_p`` is the share of grooves whose
-    timekeeper is the ride (the same random draws for any value)."""
+    timekeeper is the ride (the same random draws for any value); ``crash_lead_p`` the share of
+    those that keep time on a crash or china instead (draws one more number only when above 0)."""
     if style is None:
         style = str(rng.choice(STYLES, p=STYLE_WEIGHTS))
     lo, hi = TEMPO[style]
@@ -266,7 +271,7 @@ def generate_groove(
     if style == "single":
         ev = _single_hits(rng, seconds)
         return _finish(rng, ev, seconds), info
-    ctx = _Ctx(rng, style, ride_p)
+    ctx = _Ctx(rng, style, ride_p, crash_lead_p)
     beat_s = 60.0 / bpm
     beats = 3 if (rng.random() < 0.08 and style in ("jazz", "random")) else 4
     bar_s = beats * beat_s

@@ -117,6 +117,10 @@ class SynthOptions:
     # (``grooves.RIDE_P`` keeps every render as it always was), for hi-hats that a ride must not
     # fire, as on a jazz or breakbeat ride.
     ride_p: float = RIDE_P
+    # Crash-led grooves (training only; 0 keeps every render as it always was): the share of the
+    # ride grooves above that keep time on a crash or china instead, as a rock chorus or a metal
+    # groove does, for hi-hats that a washy crash must not fire.
+    crash_lead_p: float = 0.0
     # Takes that start anywhere (training only; 0 keeps every render as it always was): the share
     # of stream starts whose first hit is any hit of the groove's first two seconds (a pickup, a
     # fill, a lone snare or hi-hat) instead of the downbeat, where the kick nearly always plays:
@@ -456,7 +460,12 @@ def render_clip(
     if cuts:
         pre = int(round(1.5 * sr))
     groove, _ = generate_groove(
-        rng, seconds + (pre - lead) / sr, style=style, from_downbeat=starts, ride_p=options.ride_p
+        rng,
+        seconds + (pre - lead) / sr,
+        style=style,
+        from_downbeat=starts,
+        ride_p=options.ride_p,
+        crash_lead_p=options.crash_lead_p,
     )
     if cuts:
         pre = _cut_at_a_hit(rng, groove, sr)

@@ -86,6 +86,9 @@ class TrainOptions:
     cut_p: float | None = None
     #: Share of grooves kept on the ride (``SynthOptions.ride_p``; None: 0.2, as up to run 33).
     ride_p: float | None = None
+    #: Share of ride grooves kept on a crash or china (``SynthOptions.crash_lead_p``; None: 0, as
+    #: up to run 43).
+    crash_lead_p: float | None = None
     #: Share of stream starts whose first hit is any hit, not the downbeat
     #: (``SynthOptions.start_anywhere_p``; None: 0, as up to probe 35).
     start_anywhere_p: float | None = None
@@ -259,6 +262,7 @@ def train(opts: TrainOptions, cfg: ModelConfig | None = None) -> Path:
                     ("stop_p", opts.stop_p),
                     ("cut_p", opts.cut_p),
                     ("ride_p", opts.ride_p),
+                    ("crash_lead_p", opts.crash_lead_p),
                     ("start_anywhere_p", opts.start_anywhere_p),
                 )
                 if v is not None

@@ -427,3 +427,20 @@ def test_ride_grooves_keep_time_on_the_ride_and_leave_other_renders_alone():
     assert share(rides, "ride") == 1.0
     assert share(plain, "ride") < 0.5
     assert share(rides, "hihat_closed") < share(plain, "hihat_closed")
+
+
+def test_crash_led_grooves_keep_time_on_a_crash_and_leave_other_renders_alone():
+    def grooves(**kw):
+        return [generate_groove(np.random.default_rng(seed), 4.0, style="rock", **kw) for seed in range(40)]
+
+    assert grooves(ride_p=0.4) == grooves(ride_p=0.4, crash_lead_p=0.0)
+    crashes = grooves(ride_p=1.0, crash_lead_p=1.0)
+
+    def share(grooves, names):
+        counts = [sum(inst in names for _, inst, _ in events) for events, _ in grooves]
+        return sum(c > 4 for c in counts) / len(grooves)
+
+    # Every ride groove has moved to a crash or a china; no ride keeps time any more.
+    assert share(crashes, ("crash", "china")) == 1.0
+    assert share(crashes, ("ride",)) == 0.0
+    assert share(grooves(ride_p=1.0), ("crash", "china")) < 0.5
