@@ -117,3 +117,21 @@ def test_start_sets_cut_at_the_first_hit_and_score_first_hits(tmp_path):
     report = start_sets.first_hit_recall(cut, est)
     assert report["all"] == {"recall": 0.5, "hits": 2}
     assert report["kick"]["recall"] == 1.0 and report["hihat"]["recall"] == 0.0 and "snare" not in report
+
+
+def test_oneshot_check_flags_a_slice_with_a_second_attack_and_passes_a_clean_hit():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("oneshot_check", MODEL_SCRIPTS / "oneshot-check.py")
+    oneshot_check = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(oneshot_check)
+    sr = 24000
+    rng = np.random.default_rng(0)
+    t = np.arange(int(0.8 * sr)) / sr
+    # A kick-like hit alone, and the same slice with a hi-hat-like burst 0.3 s in (as in a slice
+    # of a beat that a kit calls a one-shot).
+    kick = np.sin(2 * np.pi * 60 * t) * np.exp(-t / 0.15)
+    hat = np.diff(rng.standard_normal(len(t) + 1)) * 0.3 * np.exp(-np.maximum(t - 0.3, 0) / 0.03) * (t >= 0.3)
+    assert oneshot_check.later_attacks(kick, sr, ratio=0.2) == []
+    attacks = oneshot_check.later_attacks(kick + hat, sr, ratio=0.2)
+    assert len(attacks) == 1 and abs(attacks[0] - 0.3) <= 0.01
