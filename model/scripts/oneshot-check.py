@@ -10,18 +10,19 @@ signal still within 40 dB of its peak there.
     model/.venv/bin/python model/scripts/oneshot-check.py [--split validation] [--ratio 0.2]
 
 Prints one line per flagged one-shot (split, kit, instrument, path, attack times in seconds) and
-a count per split and instrument. Reads `model/cache/kits/manifest.json`; writes nothing.
+a count per split and instrument. Reads the kit manifest (`kits.load_manifest`); writes nothing.
 """
 
 import argparse
-import json
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
 import soundfile
 
-KITS = Path(__file__).resolve().parents[1] / "cache" / "kits"
+from hitscribe_trainer.kits import load_manifest
+
+CACHE = Path(__file__).resolve().parents[1] / "cache"
 N_FFT = 1024
 HOP_S = 0.005
 MIN_GAP_S = 0.04
@@ -57,13 +58,11 @@ def main() -> None:
     parser.add_argument("--split", choices=["validation", "train"], help="only this split")
     parser.add_argument("--ratio", type=float, default=0.2, help="a later attack's strength against the first's")
     args = parser.parse_args()
-    manifest = json.loads((KITS / "manifest.json").read_text())
-    entries = manifest if isinstance(manifest, list) else manifest["samples"]
     flagged, total = Counter(), Counter()
-    for entry in entries:
+    for entry in load_manifest(CACHE):
         if args.split and entry["split"] != args.split:
             continue
-        audio, sr = soundfile.read(KITS / entry["path"], always_2d=True)
+        audio, sr = soundfile.read(CACHE / "kits" / entry["path"], always_2d=True)
         key = (entry["split"], entry["instrument"])
         total[key] += 1
         times = later_attacks(audio.mean(axis=1), sr, args.ratio)
