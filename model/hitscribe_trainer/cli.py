@@ -22,11 +22,20 @@ def _cmd_kits_table(args) -> None:
 
 
 def _cmd_synth(args) -> None:
+    from .kits import read_oneshot_list
     from .synth import SynthOptions, render_validation_set
 
     options = SynthOptions(mics_p=args.mics_p)
+    exclude = read_oneshot_list(Path(args.exclude_oneshots)) if args.exclude_oneshots else []
     render_validation_set(
-        Path(args.cache), Path(args.out), args.clips, args.seconds, args.seed, options=options, split=args.split
+        Path(args.cache),
+        Path(args.out),
+        args.clips,
+        args.seconds,
+        args.seed,
+        options=options,
+        split=args.split,
+        exclude=exclude,
     )
     print(f"rendered {args.clips} labelled clips from {args.split} kits into {args.out}")
 
@@ -198,6 +207,11 @@ def main(argv: list[str] | None = None) -> None:
     s.add_argument("--split", choices=["validation", "train"], default="validation", help="train = tuning set")
     s.add_argument(
         "--mics-p", type=float, default=0.0, help="share of clips recorded with close microphones plus overheads"
+    )
+    s.add_argument(
+        "--exclude-oneshots",
+        default=None,
+        help="text file of one-shot paths (as in the kit manifest) never to play, e.g. model/EXCLUDED_ONESHOTS.txt",
     )
     s.set_defaults(fn=_cmd_synth)
 

@@ -20,6 +20,7 @@ import struct
 import subprocess
 import tempfile
 import xml.etree.ElementTree as ET
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from math import gcd
 from pathlib import Path
@@ -681,16 +682,31 @@ def kit_table_markdown(entries: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def read_oneshot_list(path: Path) -> list[str]:
+    """One-shot paths (relative to ``CACHE/kits``, as in the manifest) listed one per line in a
+    text file; ``#`` starts a comment, blank lines are skipped."""
+    out = []
+    for line in Path(path).read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            out.append(line)
+    return out
+
+
 def load_manifest(cache_dir: Path) -> list[dict]:
     return json.loads((Path(cache_dir) / "kits" / "manifest.json").read_text())
 
 
-def load_kits(cache_dir: Path, split: str | None = "train") -> list[Kit]:
-    """Kits of a split ("train", "validation" or None for all)."""
+def load_kits(cache_dir: Path, split: str | None = "train", exclude: Collection[str] = ()) -> list[Kit]:
+    """Kits of a split ("train", "validation" or None for all), without the one-shots whose
+    manifest paths are in ``exclude`` (see ``read_oneshot_list``)."""
     root = Path(cache_dir) / "kits"
     kits: dict[str, Kit] = {}
+    excluded = set(exclude)
     for e in load_manifest(cache_dir):
         if split is not None and e["split"] != split:
+            continue
+        if e["path"] in excluded:
             continue
         x, sr = sf.read(str(root / e["path"]), dtype="float32")
         assert sr == SR

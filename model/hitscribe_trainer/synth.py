@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from math import gcd
 from pathlib import Path
@@ -27,7 +27,7 @@ from scipy.signal import butter, lfilter, resample_poly, sosfilt
 
 from . import augment, procedural
 from .grooves import RIDE_P, generate_groove
-from .kits import SR, Kit, load_kits, prepare_kits
+from .kits import SR, Kit, load_kits, load_manifest, prepare_kits
 
 LABEL_MAP = {
     "kick": "kick",
@@ -566,13 +566,20 @@ def render_validation_set(
     seed: int = 1234,
     options: SynthOptions | None = None,
     split: str = "validation",
+    exclude: Collection[str] = (),
 ) -> list[Path]:
     """Render clips with validation kits only: clip_XXX.wav + clip_XXX.tsv
     (``time_seconds<TAB>label<TAB>velocity``, labels kick/snare/hihat, velocity 1..127).
 
     ``split="train"`` renders a threshold-tuning set from training kits instead, so that
-    thresholds are never chosen on the held-out kits they are scored on."""
-    kits = load_kits(cache_dir, split)
+    thresholds are never chosen on the held-out kits they are scored on. One-shots whose manifest
+    paths are in ``exclude`` are never played (e.g. the multi-hit slices that
+    ``model/scripts/oneshot-check.py`` flags, whose inner hits would be unlabelled); an unknown
+    path is an error, so that a typo cannot leave a set silently unchanged."""
+    unknown = sorted(set(exclude) - {e["path"] for e in load_manifest(cache_dir)})
+    if unknown:
+        raise ValueError(f"one-shots to exclude are not in the kit manifest: {', '.join(unknown)}")
+    kits = load_kits(cache_dir, split, exclude)
     if not kits:
         raise ValueError("no validation kits; run prepare-kits first")
     out_dir = Path(out_dir)
@@ -600,6 +607,7 @@ def render_validation_set(
                 "seed": seed,
                 "sr": SR,
                 "mics_p": (options or SynthOptions()).mics_p,
+                "excluded_oneshots": sorted(exclude),
                 "labels": ["kick", "snare", "hihat"],
                 "clip_kits": clip_kits,
                 "clip_events": clip_events,

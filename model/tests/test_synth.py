@@ -186,6 +186,29 @@ def test_validation_render_writes_labels(fake_cache, tmp_path):
         assert all(round(float(r.split("\t")[0]), 5) in times for r in p.with_suffix(".tsv").read_text().splitlines())
 
 
+def test_excluded_oneshots_are_never_loaded(fake_cache, tmp_path):
+    manifest = kits_mod.load_manifest(fake_cache)
+    held_out = [e for e in manifest if e["split"] == "validation"]
+    dropped = held_out[0]
+    kit = load_kits(fake_cache, "validation", exclude=[dropped["path"]])[0]
+    layers = kit.samples[dropped["instrument"]]
+    full = load_kits(fake_cache, "validation")[0].samples[dropped["instrument"]]
+    assert len(layers) == len(full) - 1
+    assert dropped["velocity"] not in [v for v, _ in layers]
+    render_validation_set(fake_cache, tmp_path, n_clips=1, seconds=1.0, seed=5, exclude=[dropped["path"]])
+    assert json.loads((tmp_path / "info.json").read_text())["excluded_oneshots"] == [dropped["path"]]
+    with pytest.raises(ValueError, match="not in the kit manifest"):
+        render_validation_set(fake_cache, tmp_path, n_clips=1, seconds=1.0, seed=5, exclude=["nokit/kick_9.wav"])
+
+
+def test_excluded_oneshots_file_lists_held_out_paths():
+    lines = kits_mod.read_oneshot_list(MODEL_DIR / "EXCLUDED_ONESHOTS.txt")
+    assert lines and len(set(lines)) == len(lines)
+    for path in lines:
+        kit, name = path.split("/")
+        assert kit in kits_mod.VALIDATION_KITS and name.endswith(".wav")
+
+
 def test_validation_kits_file_matches_module():
     f = MODEL_DIR / "VALIDATION_KITS.txt"
     names = [s.strip() for s in f.read_text().splitlines() if s.strip()]
