@@ -182,6 +182,8 @@ $train evaluate --checkpoint "$run12/checkpoint.pt" --thresholds 0.5 0.5 0.5 --d
 # model/candidates/hitscribe-causal-p42.onnx): run 41's export for 25 min more, the same with --seed 47.
 # Probe 44 (exploratory, probe-44-crash-lead.md; no gain, not kept): run 43's export for 35 min, run 43's
 # command with --seed 49 --crash-lead-p 0.3.
+# Run 45 (not shipped, nor its mixtures with v43s: ship-rule-v41.md, -v42.md; kept as
+# model/candidates/hitscribe-causal-v45.onnx): v43s for 95 min, run 43's command with --seed 50.
 # Runs 15, 16a and 18a (v18a, shipped until v26; model/results/ship-rule-v18.md), each from the
 # previous one's export (run 15 from v12, exported above):
 recipe=(--batch 12 --seconds 2.5 --lr 3e-4 --unsupervised-weight 0 --component-weight 1.0
