@@ -699,11 +699,16 @@ def load_manifest(cache_dir: Path) -> list[dict]:
 
 def load_kits(cache_dir: Path, split: str | None = "train", exclude: Collection[str] = ()) -> list[Kit]:
     """Kits of a split ("train", "validation" or None for all), without the one-shots whose
-    manifest paths are in ``exclude`` (see ``read_oneshot_list``)."""
+    manifest paths are in ``exclude`` (see ``read_oneshot_list``); an unknown path is an error,
+    so that a typo cannot leave a render silently unchanged."""
     root = Path(cache_dir) / "kits"
     kits: dict[str, Kit] = {}
     excluded = set(exclude)
-    for e in load_manifest(cache_dir):
+    manifest = load_manifest(cache_dir)
+    unknown = sorted(excluded - {e["path"] for e in manifest})
+    if unknown:
+        raise ValueError(f"one-shots to exclude are not in the kit manifest: {', '.join(unknown)}")
+    for e in manifest:
         if split is not None and e["split"] != split:
             continue
         if e["path"] in excluded:
