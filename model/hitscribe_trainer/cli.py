@@ -66,6 +66,7 @@ def _cmd_train(args) -> None:
         distractor_weight=args.distractor_weight,
         first_hit_weight=args.first_hit_weight,
         first_hit_quiet=args.first_hit_quiet,
+        first_hit_classes=tuple(args.first_hit_classes),
         unsupervised_weight=args.unsupervised_weight,
         unsupervised_items=args.unsupervised_items,
         unsupervised_every=args.unsupervised_every,
@@ -274,6 +275,14 @@ def main(argv: list[str] | None = None) -> None:
         default=0.2,
         help="seconds with no onset of any component before a hit that make it a first hit "
         "(0.2 takes in the hits of sparse grooves too; 0.6 keeps to hits after a stop)",
+    )
+    s.add_argument(
+        "--first-hit-classes",
+        nargs="+",
+        choices=list(CLASS_NAMES),
+        default=[],
+        help="classes that get the first-hit weight (default: all); a lone hi-hat competes "
+        "with a lone ride, so 'kick snare' leaves the hi-hat to the hard negatives",
     )
     s.add_argument(
         "--unsupervised-items", type=int, default=0, help="items per batch for the unsupervised term (0 = all)"

@@ -55,6 +55,8 @@ class TrainOptions:
     distractor_weight: float = 0.0  # extra weight on negatives near tom/ride/crash/percussion onsets
     first_hit_weight: float = 0.0  # extra weight on the onsets of hits after first_hit_quiet s of quiet
     first_hit_quiet: float = 0.2  # seconds with no onset before a hit that make it a first hit
+    #: Classes (names) that get the first-hit weight (empty: all, as up to probe 46).
+    first_hit_classes: tuple[str, ...] = ()
     unsupervised_weight: float = 1.0
     unsupervised_items: int = 0  # 0 = whole batch; else the first N items (the term is costly on CPU)
     unsupervised_every: int = 1  # apply the unsupervised term every N steps
@@ -144,6 +146,16 @@ def trainable_parameters(net: HitscribeNet, train_only: str) -> list[torch.nn.Pa
     for name, p in net.named_parameters():
         p.requires_grad_(not train_only or name.startswith(VELOCITY_PARAMETERS))
     return [p for p in net.parameters() if p.requires_grad]
+
+
+def first_hit_class_indices(names) -> tuple[int, ...] | None:
+    """Class names -> indices for ``supervised_loss``'s ``first_hit_classes`` (none: all)."""
+    if not names:
+        return None
+    unknown = [name for name in names if name not in CLASS_NAMES]
+    if unknown:
+        raise ValueError(f"unknown first-hit classes {unknown}; known: {list(CLASS_NAMES)}")
+    return tuple(CLASS_NAMES.index(name) for name in names)
 
 
 def carried_state(
@@ -330,6 +342,7 @@ def train(opts: TrainOptions, cfg: ModelConfig | None = None) -> Path:
                 distractor_weight=opts.distractor_weight,
                 first_hit_weight=opts.first_hit_weight,
                 first_hit_quiet_frames=round(opts.first_hit_quiet * cfg.sample_rate / cfg.hop),
+                first_hit_classes=first_hit_class_indices(opts.first_hit_classes),
             )
             loss = loss + opts.supervised_weight * sup
             if opts.component_weight > 0:

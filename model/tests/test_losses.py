@@ -138,16 +138,19 @@ def test_first_hit_weight_counts_a_missed_hit_after_quiet_more_than_one_inside_a
         "component_onset": component,
     }
 
-    def loss_missing_snare_at(frame, weight):
+    def loss_missing_snare_at(frame, weight, **options):
         logits = torch.where(onset > 0, 6.0, -6.0)
         logits[0, frame, 1] = -4.0
-        return onset_loss(logits, targets, first_hit_weight=weight)
+        return onset_loss(logits, targets, first_hit_weight=weight, **options)
 
     assert abs(loss_missing_snare_at(52, 0.0) - loss_missing_snare_at(60, 0.0)) < 1e-6
     extra_first = loss_missing_snare_at(52, 3.0) - loss_missing_snare_at(52, 0.0)
     extra_inside = loss_missing_snare_at(60, 3.0) - loss_missing_snare_at(60, 0.0)
     assert extra_first > 0.05
     assert extra_inside < 0.01  # only the (near-zero) loss of the well-found first hits
+    # Kept to the kick, the weight leaves the snare's first hit alone.
+    kick_only = loss_missing_snare_at(52, 3.0, first_hit_classes=(0,)) - loss_missing_snare_at(52, 0.0)
+    assert kick_only < 0.01
 
 
 def test_a_longer_quiet_window_keeps_first_hits_to_hits_after_a_stop():
@@ -160,3 +163,16 @@ def test_a_longer_quiet_window_keeps_first_hits_to_hits_after_a_stop():
     long = first_hit_frames(component, quiet_frames=60)[0]
     assert [f for f in groove if short[f]] == [30, 55, 80, 160, 185]  # every hit of the groove
     assert [f for f in groove if long[f]] == [160]  # only the hit after the stop
+
+
+def test_first_hit_classes_are_named_and_checked():
+    from hitscribe_trainer.train import first_hit_class_indices
+
+    assert first_hit_class_indices(()) is None
+    assert first_hit_class_indices(("kick", "snare")) == (0, 1)
+    try:
+        first_hit_class_indices(("cowbell",))
+    except ValueError as err:
+        assert "cowbell" in str(err)
+    else:
+        raise AssertionError("an unknown class must be refused")
