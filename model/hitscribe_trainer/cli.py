@@ -80,6 +80,7 @@ def _cmd_train(args) -> None:
         mix_kits_p=args.mix_kits_p,
         voicing_p=args.voicing_p,
         voicing_eq_p=args.voicing_eq_p,
+        voicing_lowpass_p=args.voicing_lowpass_p,
         blend_p=args.blend_p,
         procedural_p=args.procedural_p,
         procedural_distinct_cymbals=True if args.procedural_distinct_cymbals else None,
@@ -308,6 +309,11 @@ def main(argv: list[str] | None = None) -> None:
     )
     s.add_argument("--voicing-p", type=float, help="kit voicing share per instrument and clip (default 0.6)")
     s.add_argument("--voicing-eq-p", type=float, help="share of voicings that also get 1-2 peaking bands (default 0)")
+    s.add_argument(
+        "--voicing-lowpass-p",
+        type=float,
+        help="share of voicings band-limited by a steep 3-10 kHz low-pass, as a lo-fi sample (default 0)",
+    )
     s.add_argument(
         "--blend-p",
         type=float,

@@ -82,6 +82,10 @@ class SynthOptions:
     # Share of voicings that also get one or two random peaking bands (+-9 dB) on the one-shot,
     # so that each drum's own resonances move, not only the bus's (0: none, as up to v8).
     voicing_eq_p: float = 0.0
+    # Share of voicings that are also band-limited: a steep low-pass at 3-10 kHz on the one-shot
+    # (a lo-fi sampler, a dark room or microphone), so that a snare or a hi-hat with no highs is
+    # still told by what it has (0: none, as up to run 47).
+    voicing_lowpass_p: float = 0.0
     # Kit blending (training only): with this probability per instrument and clip, each of its
     # one-shots is layered with the same instrument from another training kit (the partner at
     # 25-60 % of the mix), which makes timbres no kit has (0: none, as up to v8).
@@ -189,11 +193,14 @@ class Voicing:
     tilt: float  # one-pole brightness: > 0 darker (low-pass), < 0 brighter (pre-emphasis)
     #: Peaking bands ``(hz, gain_db, q)`` applied to the one-shot (empty: none).
     peaks: tuple[tuple[float, float, float], ...] = ()
+    #: Cut-off of a steep (8th-order Butterworth) low-pass on the one-shot, inf = none.
+    lowpass_hz: float = float("inf")
 
 
 def draw_voicing(rng: np.random.Generator, options: SynthOptions) -> Voicing:
-    """A random voicing: pitch +-``voicing_semitones``, sometimes a shorter decay, a tilt or
-    (with ``voicing_eq_p``) one or two peaking bands."""
+    """A random voicing: pitch +-``voicing_semitones``, sometimes a shorter decay, a tilt,
+    (with ``voicing_eq_p``) one or two peaking bands or (with ``voicing_lowpass_p``) a steep
+    low-pass. An option at 0 draws nothing, so older recipes render as they did."""
     rate = 2 ** (rng.uniform(-options.voicing_semitones, options.voicing_semitones) / 12)
     decay = float(np.exp(rng.uniform(np.log(0.04), np.log(0.6)))) if rng.random() < 0.4 else np.inf
     tilt = float(rng.uniform(-0.6, 0.8)) if rng.random() < 0.5 else 0.0
@@ -207,7 +214,10 @@ def draw_voicing(rng: np.random.Generator, options: SynthOptions) -> Voicing:
             )
             for _ in range(int(rng.integers(1, 3)))
         )
-    return Voicing(float(rate), decay, tilt, peaks)
+    lowpass_hz = float("inf")
+    if options.voicing_lowpass_p > 0 and rng.random() < options.voicing_lowpass_p:
+        lowpass_hz = float(np.exp(rng.uniform(np.log(3000), np.log(10000))))
+    return Voicing(float(rate), decay, tilt, peaks, lowpass_hz)
 
 
 def revoice(x: np.ndarray, v: Voicing, sr: int) -> np.ndarray:
@@ -223,6 +233,8 @@ def revoice(x: np.ndarray, v: Voicing, sr: int) -> np.ndarray:
     for hz, gain_db, q in v.peaks:
         b, a = augment.peaking(hz, gain_db, q, sr)
         y = lfilter(b, a, y).astype(np.float32)
+    if np.isfinite(v.lowpass_hz) and v.lowpass_hz < 0.45 * sr:
+        y = sosfilt(butter(8, v.lowpass_hz, "low", fs=sr, output="sos"), y).astype(np.float32)
     peak = float(np.max(np.abs(y))) + 1e-9
     return (y * (float(np.max(np.abs(x))) / peak)).astype(np.float32)
 

@@ -74,6 +74,8 @@ class TrainOptions:
     voicing_p: float | None = None
     #: Share of voicings with their own peaking bands (None: 0, as up to v8).
     voicing_eq_p: float | None = None
+    #: Share of voicings with a steep low-pass at 3-10 kHz (None: 0, as up to run 47).
+    voicing_lowpass_p: float | None = None
     #: Kit blending share per instrument and clip (None: 0, as up to v8).
     blend_p: float | None = None
     #: Procedural-kit share per instrument and clip (None: 0, as up to v20).
@@ -267,6 +269,7 @@ def train(opts: TrainOptions, cfg: ModelConfig | None = None) -> Path:
                     ("mix_kits_p", opts.mix_kits_p),
                     ("voicing_p", opts.voicing_p),
                     ("voicing_eq_p", opts.voicing_eq_p),
+                    ("voicing_lowpass_p", opts.voicing_lowpass_p),
                     ("blend_p", opts.blend_p),
                     ("procedural_p", opts.procedural_p),
                     ("procedural_distinct_cymbals", opts.procedural_distinct_cymbals),

@@ -21,6 +21,7 @@ from hitscribe_trainer.synth import (
     blend,
     draw_blends,
     draw_microphones,
+    draw_voicing,
     iter_user_audio,
     join_set,
     render_clip,
@@ -294,9 +295,18 @@ def test_blending_and_one_shot_eq_change_timbre_only_when_asked(fake_kits):
     eq = revoice(x, Voicing(rate=1.0, decay_s=np.inf, tilt=0.0, peaks=((1000.0, 9.0, 2.0),)), SR)
     assert len(eq) == len(x) and np.isclose(np.abs(eq).max(), np.abs(x).max(), rtol=1e-3)
     assert not np.allclose(eq, x)
+    dark = revoice(x, Voicing(rate=1.0, decay_s=np.inf, tilt=0.0, lowpass_hz=4000.0), SR)
+    spectrum, dark_spectrum = np.abs(np.fft.rfft(x)), np.abs(np.fft.rfft(dark))
+    above = np.fft.rfftfreq(len(x), 1 / SR) > 8000
+    assert dark_spectrum[above].sum() < 0.01 * spectrum[above].sum(), "nothing left an octave above the cut-off"
+    assert draw_voicing(np.random.default_rng(4), SynthOptions(voicing_p=1.0)).lowpass_hz == np.inf
+    lofi = SynthOptions(voicing_lowpass_p=1.0)
+    cutoffs = [draw_voicing(np.random.default_rng(i), lofi).lowpass_hz for i in range(20)]
+    assert all(3000 <= hz <= 10000 for hz in cutoffs)
     # The new options default to off, so the validation renders and v8's recipe are unchanged.
     assert SynthOptions().blend_p == SynthOptions().voicing_eq_p == TRAINING_OPTIONS.blend_p == 0.0
-    timbre = SynthOptions(voicing_p=0.9, voicing_eq_p=0.5, blend_p=0.5, mics_p=0.5)
+    assert SynthOptions().voicing_lowpass_p == TRAINING_OPTIONS.voicing_lowpass_p == 0.0
+    timbre = SynthOptions(voicing_p=0.9, voicing_eq_p=0.5, voicing_lowpass_p=0.5, blend_p=0.5, mics_p=0.5)
     audio, events = render_clip(np.random.default_rng(9), fake_kits, 2.0, SR, timbre)
     assert events and np.all(np.isfinite(audio))
 
