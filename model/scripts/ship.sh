@@ -184,6 +184,10 @@ $train evaluate --checkpoint "$run12/checkpoint.pt" --thresholds 0.5 0.5 0.5 --d
 # command with --seed 49 --crash-lead-p 0.3.
 # Run 45 (not shipped, nor its mixtures with v43s: ship-rule-v41.md, -v42.md; kept as
 # model/candidates/hitscribe-causal-v45.onnx): v43s for 95 min, run 43's command with --seed 50.
+# Run 47 (not shipped, nor its even average with 45t: ship-rule-v43.md; kept as
+# model/candidates/hitscribe-causal-v47.onnx): 45t (average of v45 x3 and v43s) for 80 min, run 43's command
+# with --seed 52 --first-hit-weight 2 --first-hit-classes kick snare. Probe 48 (exploratory,
+# probe-48-lofi-voicing.md): v43s for 45 min, run 43's command with --seed 53 --voicing-lowpass-p 0.3.
 # Runs 15, 16a and 18a (v18a, shipped until v26; model/results/ship-rule-v18.md), each from the
 # previous one's export (run 15 from v12, exported above):
 recipe=(--batch 12 --seconds 2.5 --lr 3e-4 --unsupervised-weight 0 --component-weight 1.0
