@@ -209,6 +209,7 @@ def train(opts: TrainOptions, cfg: ModelConfig | None = None) -> Path:
     """Train (or resume) and return the path of the latest checkpoint."""
     if opts.component_weight > 0 and opts.unsupervised_weight > 0:
         raise ValueError("--component-weight needs --unsupervised-weight 0 (both use the component logits)")
+    first_hit_classes = first_hit_class_indices(opts.first_hit_classes)  # checked before any work
     run_dir = Path(opts.run_dir)
     setup_logging(run_dir)
     torch.set_num_threads(opts.threads)
@@ -345,7 +346,7 @@ def train(opts: TrainOptions, cfg: ModelConfig | None = None) -> Path:
                 distractor_weight=opts.distractor_weight,
                 first_hit_weight=opts.first_hit_weight,
                 first_hit_quiet_frames=round(opts.first_hit_quiet * cfg.sample_rate / cfg.hop),
-                first_hit_classes=first_hit_class_indices(opts.first_hit_classes),
+                first_hit_classes=first_hit_classes,
             )
             loss = loss + opts.supervised_weight * sup
             if opts.component_weight > 0:
