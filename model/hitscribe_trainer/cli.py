@@ -67,6 +67,7 @@ def _cmd_train(args) -> None:
         first_hit_weight=args.first_hit_weight,
         first_hit_quiet=args.first_hit_quiet,
         first_hit_classes=tuple(args.first_hit_classes),
+        first_hit_weights=tuple(args.first_hit_weights),
         unsupervised_weight=args.unsupervised_weight,
         unsupervised_items=args.unsupervised_items,
         unsupervised_every=args.unsupervised_every,
@@ -284,6 +285,15 @@ def main(argv: list[str] | None = None) -> None:
         default=[],
         help="classes that get the first-hit weight (default: all); a lone hi-hat competes "
         "with a lone ride, so 'kick snare' leaves the hi-hat to the hard negatives",
+    )
+    s.add_argument(
+        "--first-hit-weights",
+        nargs=len(CLASS_NAMES),
+        type=float,
+        metavar="W",
+        default=[],
+        help=f"one first-hit weight per class ({' '.join(CLASS_NAMES)}), in place of "
+        "--first-hit-weight and --first-hit-classes: e.g. '2 2 1' keeps the hi-hat's weight lower",
     )
     s.add_argument(
         "--unsupervised-items", type=int, default=0, help="items per batch for the unsupervised term (0 = all)"

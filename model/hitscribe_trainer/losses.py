@@ -174,9 +174,8 @@ def supervised_loss(
     pos_weight=4.0,
     velocity_corr_weight: float = 0.0,
     distractor_weight: float = 0.0,
-    first_hit_weight: float = 0.0,
+    first_hit_weight: float | tuple[float, ...] = 0.0,
     first_hit_quiet_frames: int = FIRST_HIT_QUIET_FRAMES,
-    first_hit_classes: tuple[int, ...] | None = None,
 ):
     """Onset BCE + velocity/offset regression at onsets, on synthetic labels, plus
     ``velocity_corr_weight`` x :func:`velocity_correlation_loss`.
@@ -189,9 +188,9 @@ def supervised_loss(
     much weight to the target onsets of first hits (:func:`first_hit_frames`, after
     ``first_hit_quiet_frames`` of quiet), which the hard
     negatives otherwise teach the network to doubt: with no groove before it, one bright tick
-    could be a ride as well as a hi-hat. ``first_hit_classes`` (class indices; None: all)
-    keeps that weight to some classes: on the hi-hat it fights the hard negatives of a lone
-    ride, while a kick or a snare after a stop has no such double.
+    could be a ride as well as a hi-hat. A tuple gives one weight per class: on the hi-hat
+    the weight fights the hard negatives of a lone ride, while a kick or a snare after a stop
+    has no such double, so the classes may want different weights.
     """
     t = out["onset_logits"].shape[1]
     n = t - lookahead
@@ -204,13 +203,10 @@ def supervised_loss(
         near = distractor_frames(targets["component_onset"][:, :n])
         hard = (onset == 0) & near[..., None]
         weight = weight + distractor_weight * hard.to(weight.dtype)
-    if first_hit_weight > 0:
+    per_class = onset.new_tensor(first_hit_weight).expand(onset.shape[-1])
+    if bool((per_class > 0).any()):
         first = (onset > 0) & first_hit_frames(targets["component_onset"][:, :n], first_hit_quiet_frames)[..., None]
-        if first_hit_classes is not None:
-            chosen = torch.zeros(onset.shape[-1], dtype=torch.bool, device=onset.device)
-            chosen[list(first_hit_classes)] = True
-            first = first & chosen
-        weight = weight + first_hit_weight * first.to(weight.dtype)
+        weight = weight + per_class * first.to(weight.dtype)
     bce = F.binary_cross_entropy_with_logits(
         logits, onset, weight=weight, pos_weight=torch.tensor(pos_weight, device=logits.device)
     )

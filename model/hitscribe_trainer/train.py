@@ -57,6 +57,9 @@ class TrainOptions:
     first_hit_quiet: float = 0.2  # seconds with no onset before a hit that make it a first hit
     #: Classes (names) that get the first-hit weight (empty: all, as up to probe 46).
     first_hit_classes: tuple[str, ...] = ()
+    #: One first-hit weight per class, in CLASS_NAMES order (empty: first_hit_weight and
+    #: first_hit_classes decide); replaces them when given.
+    first_hit_weights: tuple[float, ...] = ()
     unsupervised_weight: float = 1.0
     unsupervised_items: int = 0  # 0 = whole batch; else the first N items (the term is costly on CPU)
     unsupervised_every: int = 1  # apply the unsupervised term every N steps
@@ -150,14 +153,22 @@ def trainable_parameters(net: HitscribeNet, train_only: str) -> list[torch.nn.Pa
     return [p for p in net.parameters() if p.requires_grad]
 
 
-def first_hit_class_indices(names) -> tuple[int, ...] | None:
-    """Class names -> indices for ``supervised_loss``'s ``first_hit_classes`` (none: all)."""
-    if not names:
-        return None
+def first_hit_class_weights(weight: float, names=(), per_class=()) -> tuple[float, ...]:
+    """The first-hit weight of each class, for ``supervised_loss``.
+
+    ``per_class`` (one weight per class name) wins; otherwise ``weight`` goes to the classes
+    named in ``names`` (none: every class).
+    """
+    if per_class:
+        if len(per_class) != len(CLASS_NAMES) or min(per_class) < 0:
+            raise ValueError(f"first-hit weights need {len(CLASS_NAMES)} values >= 0 ({list(CLASS_NAMES)})")
+        if names:
+            raise ValueError("give either first-hit weights per class or first-hit classes, not both")
+        return tuple(float(w) for w in per_class)
     unknown = [name for name in names if name not in CLASS_NAMES]
     if unknown:
         raise ValueError(f"unknown first-hit classes {unknown}; known: {list(CLASS_NAMES)}")
-    return tuple(CLASS_NAMES.index(name) for name in names)
+    return tuple(float(weight) if not names or name in names else 0.0 for name in CLASS_NAMES)
 
 
 def carried_state(
@@ -209,7 +220,9 @@ def train(opts: TrainOptions, cfg: ModelConfig | None = None) -> Path:
     """Train (or resume) and return the path of the latest checkpoint."""
     if opts.component_weight > 0 and opts.unsupervised_weight > 0:
         raise ValueError("--component-weight needs --unsupervised-weight 0 (both use the component logits)")
-    first_hit_classes = first_hit_class_indices(opts.first_hit_classes)  # checked before any work
+    first_hit_weights = first_hit_class_weights(  # checked before any work
+        opts.first_hit_weight, opts.first_hit_classes, opts.first_hit_weights
+    )
     run_dir = Path(opts.run_dir)
     setup_logging(run_dir)
     torch.set_num_threads(opts.threads)
@@ -344,9 +357,8 @@ def train(opts: TrainOptions, cfg: ModelConfig | None = None) -> Path:
                 cfg.lookahead_frames,
                 velocity_corr_weight=opts.velocity_corr_weight,
                 distractor_weight=opts.distractor_weight,
-                first_hit_weight=opts.first_hit_weight,
+                first_hit_weight=first_hit_weights,
                 first_hit_quiet_frames=round(opts.first_hit_quiet * cfg.sample_rate / cfg.hop),
-                first_hit_classes=first_hit_classes,
             )
             loss = loss + opts.supervised_weight * sup
             if opts.component_weight > 0:

@@ -150,8 +150,11 @@ def test_first_hit_weight_counts_a_missed_hit_after_quiet_more_than_one_inside_a
     assert extra_first > 0.05
     assert extra_inside < 0.01  # only the (near-zero) loss of the well-found first hits
     # Kept to the kick, the weight leaves the snare's first hit alone.
-    kick_only = loss_missing_snare_at(52, 3.0, first_hit_classes=(0,)) - loss_missing_snare_at(52, 0.0)
+    kick_only = loss_missing_snare_at(52, (3.0, 0.0, 0.0)) - loss_missing_snare_at(52, 0.0)
     assert kick_only < 0.01
+    # Per class, the snare's own weight is what counts.
+    snare_low = loss_missing_snare_at(52, (3.0, 1.0, 3.0)) - loss_missing_snare_at(52, 0.0)
+    assert abs(snare_low - extra_first / 3.0) < 0.2 * extra_first / 3.0
 
 
 def test_a_longer_quiet_window_keeps_first_hits_to_hits_after_a_stop():
@@ -166,10 +169,15 @@ def test_a_longer_quiet_window_keeps_first_hits_to_hits_after_a_stop():
     assert [f for f in groove if long[f]] == [160]  # only the hit after the stop
 
 
-def test_first_hit_classes_are_named_and_checked():
-    from hitscribe_trainer.train import first_hit_class_indices
+def test_first_hit_weights_per_class_are_named_and_checked():
+    from hitscribe_trainer.train import first_hit_class_weights
 
-    assert first_hit_class_indices(()) is None
-    assert first_hit_class_indices(("kick", "snare")) == (0, 1)
+    assert first_hit_class_weights(2.0) == (2.0, 2.0, 2.0)
+    assert first_hit_class_weights(2.0, ("kick", "snare")) == (2.0, 2.0, 0.0)
+    assert first_hit_class_weights(0.0, (), (2, 2, 1)) == (2.0, 2.0, 1.0)
     with pytest.raises(ValueError, match="cowbell"):
-        first_hit_class_indices(("cowbell",))
+        first_hit_class_weights(1.0, ("cowbell",))
+    with pytest.raises(ValueError, match="3 values"):
+        first_hit_class_weights(0.0, (), (2, 2))
+    with pytest.raises(ValueError, match="not both"):
+        first_hit_class_weights(0.0, ("kick",), (2, 2, 1))
