@@ -6,6 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
+from .losses import QUIET_HIT_VELOCITY
 from .model import CLASS_NAMES
 
 
@@ -68,6 +69,8 @@ def _cmd_train(args) -> None:
         first_hit_quiet=args.first_hit_quiet,
         first_hit_classes=tuple(args.first_hit_classes),
         first_hit_weights=tuple(args.first_hit_weights),
+        quiet_hit_weight=args.quiet_hit_weight,
+        quiet_hit_velocity=args.quiet_hit_velocity,
         unsupervised_weight=args.unsupervised_weight,
         unsupervised_items=args.unsupervised_items,
         unsupervised_every=args.unsupervised_every,
@@ -294,6 +297,19 @@ def main(argv: list[str] | None = None) -> None:
         default=[],
         help=f"one first-hit weight per class ({' '.join(CLASS_NAMES)}), in place of "
         "--first-hit-weight and --first-hit-classes: e.g. '2 2 1' keeps the hi-hat's weight lower",
+    )
+    s.add_argument(
+        "--quiet-hit-weight",
+        type=float,
+        default=0.0,
+        help="extra onset-loss weight on target onsets below --quiet-hit-velocity (supervised "
+        "runs): ghost notes, most of the snare's misses",
+    )
+    s.add_argument(
+        "--quiet-hit-velocity",
+        type=float,
+        default=QUIET_HIT_VELOCITY,
+        help="label velocity (0-1) below which a hit is quiet (the grooves' ghost notes are 0.08-0.3)",
     )
     s.add_argument(
         "--unsupervised-items", type=int, default=0, help="items per batch for the unsupervised term (0 = all)"

@@ -142,6 +142,8 @@ def distractor_frames(component_onset: torch.Tensor) -> torch.Tensor:
 #: A hit with no onset of any component in this many frames before it (0.2 s at 100 frames/s)
 #: is a first hit: the start of a take, a phrase or a fill after a stop.
 FIRST_HIT_QUIET_FRAMES = 20
+#: Target onsets below this label velocity are quiet hits (the grooves' ghost notes: 0.08-0.3).
+QUIET_HIT_VELOCITY = 0.3
 #: Onsets this many frames before a hit belong to it (a flam, a kick under a hat), not to the
 #: groove before it.
 FIRST_HIT_FLAM_FRAMES = 3
@@ -176,6 +178,8 @@ def supervised_loss(
     distractor_weight: float = 0.0,
     first_hit_weight: float | tuple[float, ...] = 0.0,
     first_hit_quiet_frames: int = FIRST_HIT_QUIET_FRAMES,
+    quiet_hit_weight: float = 0.0,
+    quiet_hit_velocity: float = QUIET_HIT_VELOCITY,
 ):
     """Onset BCE + velocity/offset regression at onsets, on synthetic labels, plus
     ``velocity_corr_weight`` x :func:`velocity_correlation_loss`.
@@ -190,7 +194,9 @@ def supervised_loss(
     negatives otherwise teach the network to doubt: with no groove before it, one bright tick
     could be a ride as well as a hi-hat. A tuple gives one weight per class: on the hi-hat
     the weight fights the hard negatives of a lone ride, while a kick or a snare after a stop
-    has no such double, so the classes may want different weights.
+    has no such double, so the classes may want different weights. ``quiet_hit_weight`` adds
+    that much weight to target onsets whose label velocity is below ``quiet_hit_velocity``:
+    ghost notes, most of the snare's misses.
     """
     t = out["onset_logits"].shape[1]
     n = t - lookahead
@@ -207,6 +213,9 @@ def supervised_loss(
     if bool((per_class > 0).any()):
         first = (onset > 0) & first_hit_frames(targets["component_onset"][:, :n], first_hit_quiet_frames)[..., None]
         weight = weight + per_class * first.to(weight.dtype)
+    if quiet_hit_weight > 0:
+        quiet = (onset > 0) & (targets["velocity"][:, :n] < quiet_hit_velocity)
+        weight = weight + quiet_hit_weight * quiet.to(weight.dtype)
     bce = F.binary_cross_entropy_with_logits(
         logits, onset, weight=weight, pos_weight=torch.tensor(pos_weight, device=logits.device)
     )

@@ -15,6 +15,7 @@ from tqdm import tqdm
 
 from .data import SyntheticGrooves, UserRecordings, draw_templates
 from .losses import (
+    QUIET_HIT_VELOCITY,
     MultiResolutionLogSpectrum,
     component_onset_loss,
     component_share_loss,
@@ -60,6 +61,8 @@ class TrainOptions:
     #: One first-hit weight per class, in CLASS_NAMES order (empty: first_hit_weight and
     #: first_hit_classes decide); replaces them when given.
     first_hit_weights: tuple[float, ...] = ()
+    quiet_hit_weight: float = 0.0  # extra weight on target onsets below quiet_hit_velocity
+    quiet_hit_velocity: float = QUIET_HIT_VELOCITY  # label velocity below which a hit is quiet
     unsupervised_weight: float = 1.0
     unsupervised_items: int = 0  # 0 = whole batch; else the first N items (the term is costly on CPU)
     unsupervised_every: int = 1  # apply the unsupervised term every N steps
@@ -359,6 +362,8 @@ def train(opts: TrainOptions, cfg: ModelConfig | None = None) -> Path:
                 distractor_weight=opts.distractor_weight,
                 first_hit_weight=first_hit_weights,
                 first_hit_quiet_frames=round(opts.first_hit_quiet * cfg.sample_rate / cfg.hop),
+                quiet_hit_weight=opts.quiet_hit_weight,
+                quiet_hit_velocity=opts.quiet_hit_velocity,
             )
             loss = loss + opts.supervised_weight * sup
             if opts.component_weight > 0:

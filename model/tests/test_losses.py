@@ -181,3 +181,25 @@ def test_first_hit_weights_per_class_are_named_and_checked():
         first_hit_class_weights(0.0, (), (2, 2))
     with pytest.raises(ValueError, match="not both"):
         first_hit_class_weights(0.0, ("kick",), (2, 2, 1))
+
+
+def test_quiet_hit_weight_counts_a_missed_ghost_note_more_than_a_missed_loud_hit():
+    frames, classes = 40, 3
+    onset = torch.zeros(1, frames, classes)
+    velocity = torch.zeros_like(onset)
+    for frame, vel in [(10, 0.15), (25, 0.8)]:  # a ghost snare, then a backbeat snare
+        onset[0, frame, 1] = 1.0
+        velocity[0, frame, 1] = vel
+    targets = {"onset": onset, "velocity": velocity, "offset": torch.zeros_like(onset)}
+
+    def loss_missing_snare_at(frame, weight):
+        logits = torch.where(onset > 0, 6.0, -6.0)
+        logits[0, frame, 1] = -4.0
+        out = {"onset_logits": logits, "velocity": velocity.clone(), "offset": torch.zeros_like(logits)}
+        return supervised_loss(out, targets, 0, quiet_hit_weight=weight)[0].item()
+
+    assert abs(loss_missing_snare_at(10, 0.0) - loss_missing_snare_at(25, 0.0)) < 1e-6
+    extra_ghost = loss_missing_snare_at(10, 2.0) - loss_missing_snare_at(10, 0.0)
+    extra_loud = loss_missing_snare_at(25, 2.0) - loss_missing_snare_at(25, 0.0)
+    assert extra_ghost > 0.05
+    assert extra_loud < 0.01  # only the (near-zero) loss of the well-found ghost note
