@@ -71,6 +71,7 @@ def _cmd_train(args) -> None:
         first_hit_weights=tuple(args.first_hit_weights),
         quiet_hit_weight=args.quiet_hit_weight,
         quiet_hit_velocity=args.quiet_hit_velocity,
+        quiet_hit_min_db=args.quiet_hit_min_db,
         unsupervised_weight=args.unsupervised_weight,
         unsupervised_items=args.unsupervised_items,
         unsupervised_every=args.unsupervised_every,
@@ -310,6 +311,14 @@ def main(argv: list[str] | None = None) -> None:
         type=float,
         default=QUIET_HIT_VELOCITY,
         help="label velocity (0-1) below which a hit is quiet (the grooves' ghost notes are 0.08-0.3)",
+    )
+    s.add_argument(
+        "--quiet-hit-min-db",
+        type=float,
+        default=None,
+        metavar="DB",
+        help="weigh only the quiet hits whose dry track stands at least DB above the rest of the "
+        "kit in its first 30 ms (e.g. -15; default: every quiet hit, however masked)",
     )
     s.add_argument(
         "--unsupervised-items", type=int, default=0, help="items per batch for the unsupervised term (0 = all)"

@@ -65,6 +65,43 @@ def frame_targets(events, n_frames: int, hop: int) -> dict[str, np.ndarray]:
     }
 
 
+#: Seconds after an onset over which :func:`hit_audibility_db` compares the tracks.
+AUDIBILITY_WINDOW_S = 0.03
+#: :func:`onset_audibility` at frames with no target onset (any real hit is far below it).
+AUDIBILITY_NONE_DB = 100.0
+
+
+def hit_audibility_db(stems: dict[str, np.ndarray], start: int, cls: int, window: int) -> float:
+    """Class ``cls``'s dry tracks against every other track over ``window`` samples from
+    ``start`` (dB): how far a hit stands out of the rest of the kit (masking, roughly; before the
+    mix's EQ, compression and room). ``stems`` as from ``synth.render_clip(stems_out=...)``."""
+    own = rest = 0.0
+    for instrument, track in stems.items():
+        energy = float(np.sum(np.asarray(track[start : start + window], np.float64) ** 2))
+        if INSTRUMENT_TO_CLASS.get(instrument) == cls:
+            own += energy
+        else:
+            rest += energy
+    return float(10 * np.log10((own + 1e-12) / (rest + 1e-12)))
+
+
+def onset_audibility(events, stems: dict[str, np.ndarray], n_frames: int, hop: int, sr: int) -> np.ndarray:
+    """:func:`hit_audibility_db` of every target onset ``[T, C]``, at its frame (the loudest
+    hit where a frame holds two); :data:`AUDIBILITY_NONE_DB` elsewhere."""
+    window = int(round(AUDIBILITY_WINDOW_S * sr))
+    out = np.full((n_frames, len(CLASS_NAMES)), AUDIBILITY_NONE_DB, np.float32)
+    seen = np.zeros_like(out, dtype=bool)
+    for sample, instrument, _ in events:
+        cls = INSTRUMENT_TO_CLASS.get(instrument)
+        f = int(sample) // hop
+        if cls is None or not 0 <= f < n_frames:
+            continue
+        db = hit_audibility_db(stems, max(0, int(sample)), cls, window)
+        out[f, cls] = max(out[f, cls], db) if seen[f, cls] else db
+        seen[f, cls] = True
+    return out
+
+
 def component_onsets(events, n_frames: int, hop: int) -> np.ndarray:
     """Events -> onset frames of every synthesiser component ``[T, len(COMPONENTS)]``.
 
@@ -145,6 +182,7 @@ class SyntheticGrooves(torch.utils.data.IterableDataset):
         split: str = "train",
         synth_overrides: dict | None = None,
         with_shares: bool = False,
+        with_audibility: bool = False,
     ):
         super().__init__()
         self.cache_dir, self.seconds, self.sr, self.hop, self.seed, self.split = (
@@ -159,6 +197,8 @@ class SyntheticGrooves(torch.utils.data.IterableDataset):
         self.synth_overrides = dict(synth_overrides or {})
         #: Also yield ``component_share`` (:func:`component_shares`) with every clip.
         self.with_shares = with_shares
+        #: Also yield ``onset_audibility_db`` (:func:`onset_audibility`) with every clip.
+        self.with_audibility = with_audibility
 
     def __iter__(self) -> Iterator[dict]:
         from .kits import load_kits
@@ -180,14 +220,16 @@ class SyntheticGrooves(torch.utils.data.IterableDataset):
             )
         n = int(self.seconds * self.sr) // self.hop * self.hop
         while True:
-            stems = {} if self.with_shares else None
+            stems = {} if self.with_shares or self.with_audibility else None
             audio, events = render_clip(rng, kits, n / self.sr, self.sr, options, procedural_pool=pool, stems_out=stems)
             audio = np.nan_to_num(np.asarray(audio, np.float32)[:n])
             if len(audio) < n:
                 audio = np.pad(audio, (0, n - len(audio)))
             targets = frame_targets(events, n // self.hop, self.hop)
-            if stems is not None:
+            if self.with_shares:
                 targets["component_share"] = component_shares(stems, n // self.hop, self.hop)
+            if self.with_audibility:
+                targets["onset_audibility_db"] = onset_audibility(events, stems, n // self.hop, self.hop, self.sr)
             yield {"audio": torch.from_numpy(audio), **{k: torch.from_numpy(v) for k, v in targets.items()}}
 
 

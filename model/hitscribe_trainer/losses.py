@@ -180,6 +180,7 @@ def supervised_loss(
     first_hit_quiet_frames: int = FIRST_HIT_QUIET_FRAMES,
     quiet_hit_weight: float = 0.0,
     quiet_hit_velocity: float = QUIET_HIT_VELOCITY,
+    quiet_hit_min_db: float | None = None,
 ):
     """Onset BCE + velocity/offset regression at onsets, on synthetic labels, plus
     ``velocity_corr_weight`` x :func:`velocity_correlation_loss`.
@@ -196,7 +197,10 @@ def supervised_loss(
     the weight fights the hard negatives of a lone ride, while a kick or a snare after a stop
     has no such double, so the classes may want different weights. ``quiet_hit_weight`` adds
     that much weight to target onsets whose label velocity is below ``quiet_hit_velocity``:
-    ghost notes, most of the snare's misses.
+    ghost notes, most of the snare's misses. ``quiet_hit_min_db`` keeps that weight to the
+    quiet hits that stand at least that far out of the rest of the kit
+    (``targets["onset_audibility_db"]``, :func:`data.onset_audibility`): half the rendered ghost
+    notes are 15 dB or more under it, and weighting those teaches the network to fire on nothing.
     """
     t = out["onset_logits"].shape[1]
     n = t - lookahead
@@ -215,6 +219,8 @@ def supervised_loss(
         weight = weight + per_class * first.to(weight.dtype)
     if quiet_hit_weight > 0:
         quiet = (onset > 0) & (targets["velocity"][:, :n] < quiet_hit_velocity)
+        if quiet_hit_min_db is not None:
+            quiet = quiet & (targets["onset_audibility_db"][:, :n] >= quiet_hit_min_db)
         weight = weight + quiet_hit_weight * quiet.to(weight.dtype)
     bce = F.binary_cross_entropy_with_logits(
         logits, onset, weight=weight, pos_weight=torch.tensor(pos_weight, device=logits.device)

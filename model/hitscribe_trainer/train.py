@@ -63,6 +63,8 @@ class TrainOptions:
     first_hit_weights: tuple[float, ...] = ()
     quiet_hit_weight: float = 0.0  # extra weight on target onsets below quiet_hit_velocity
     quiet_hit_velocity: float = QUIET_HIT_VELOCITY  # label velocity below which a hit is quiet
+    #: Only quiet hits this many dB or more above the rest of the kit get the weight (None: all).
+    quiet_hit_min_db: float | None = None
     unsupervised_weight: float = 1.0
     unsupervised_items: int = 0  # 0 = whole batch; else the first N items (the term is costly on CPU)
     unsupervised_every: int = 1  # apply the unsupervised term every N steps
@@ -300,6 +302,7 @@ def train(opts: TrainOptions, cfg: ModelConfig | None = None) -> Path:
                 if v is not None
             },
             with_shares=opts.share_weight > 0,
+            with_audibility=opts.quiet_hit_weight > 0 and opts.quiet_hit_min_db is not None,
         )
     )
     loader = torch.utils.data.DataLoader(
@@ -364,6 +367,7 @@ def train(opts: TrainOptions, cfg: ModelConfig | None = None) -> Path:
                 first_hit_quiet_frames=round(opts.first_hit_quiet * cfg.sample_rate / cfg.hop),
                 quiet_hit_weight=opts.quiet_hit_weight,
                 quiet_hit_velocity=opts.quiet_hit_velocity,
+                quiet_hit_min_db=opts.quiet_hit_min_db,
             )
             loss = loss + opts.supervised_weight * sup
             if opts.component_weight > 0:

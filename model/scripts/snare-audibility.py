@@ -21,26 +21,15 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from hitscribe_trainer.data import AUDIBILITY_WINDOW_S, INSTRUMENT_TO_CLASS, hit_audibility_db
 from hitscribe_trainer.kits import SR, load_kits
-from hitscribe_trainer.synth import LABEL_MAP, render_clip
+from hitscribe_trainer.synth import render_clip
 
 ROOT = Path(__file__).resolve().parents[2]
-WINDOW = int(0.03 * SR)
+WINDOW = int(round(AUDIBILITY_WINDOW_S * SR))
+SNARE = 1  # INSTRUMENT_TO_CLASS's snare class
 GHOST = 0.25
 EDGES = [-60, -20, -15, -10, -5, 0, 5, 10, 60]
-
-
-def snare_ratio_db(stems: dict[str, np.ndarray], start: int) -> float:
-    """Snare tracks' energy against the other tracks' in the window after ``start`` (dB)."""
-
-    def energy(is_snare: bool) -> float:
-        return sum(
-            float(np.sum(track[start : start + WINDOW] ** 2))
-            for inst, track in stems.items()
-            if (LABEL_MAP.get(inst) == "snare") == is_snare
-        )
-
-    return 10 * np.log10((energy(True) + 1e-12) / (energy(False) + 1e-12))
 
 
 def main() -> None:
@@ -60,8 +49,8 @@ def main() -> None:
             audio, events = render_clip(rng, kits, 10.0, SR, None, stems_out=stems)
             sf.write(out / f"clip_{clip:03d}.wav", audio, SR, subtype="FLOAT")
             for start, inst, vel in events:
-                if LABEL_MAP.get(inst) == "snare" and 0 <= start and start + WINDOW <= len(audio):
-                    hits.append((clip, start / SR, vel, snare_ratio_db(stems, start)))
+                if INSTRUMENT_TO_CLASS.get(inst) == SNARE and 0 <= start and start + WINDOW <= len(audio):
+                    hits.append((clip, start / SR, vel, hit_audibility_db(stems, start, SNARE, WINDOW)))
         wavs = sorted(str(p) for p in out.glob("clip_*.wav"))
         subprocess.run(
             [str(ROOT / "target/release/hitscribe"), "transcribe", *wavs, "-o", tmp, "--tsv", tmp, "--quiet"],
