@@ -194,6 +194,8 @@ $train evaluate --checkpoint "$run12/checkpoint.pt" --thresholds 0.5 0.5 0.5 --d
 # --first-hit-weights 2 2 1 in place of --first-hit-weight 1.
 # Probe 51 (exploratory, probe-51-quiet-hits.md): v43s for 35 min, run 43's command with --seed 56 --quiet-hit-weight 2.
 # x3 (not shipped: ship-rule-v45.md): average --checkpoints of v43s, candidates v50 and v45, no training.
+# Probe 52 (exploratory, probe-52-audible-ghosts.md): v43s for 25 min, run 43's command with --seed 57
+# --quiet-hit-weight 2 --quiet-hit-min-db -15.
 # Runs 15, 16a and 18a (v18a, shipped until v26; model/results/ship-rule-v18.md), each from the
 # previous one's export (run 15 from v12, exported above):
 recipe=(--batch 12 --seconds 2.5 --lr 3e-4 --unsupervised-weight 0 --component-weight 1.0
