@@ -89,16 +89,13 @@ def onset_audibility(events, stems: dict[str, np.ndarray], n_frames: int, hop: i
     """:func:`hit_audibility_db` of every target onset ``[T, C]``, at its frame (the loudest
     hit where a frame holds two); :data:`AUDIBILITY_NONE_DB` elsewhere."""
     window = int(round(AUDIBILITY_WINDOW_S * sr))
-    out = np.full((n_frames, len(CLASS_NAMES)), AUDIBILITY_NONE_DB, np.float32)
-    seen = np.zeros_like(out, dtype=bool)
+    out = np.full((n_frames, len(CLASS_NAMES)), -np.inf, np.float32)
     for sample, instrument, _ in events:
         cls = INSTRUMENT_TO_CLASS.get(instrument)
         f = int(sample) // hop
-        if cls is None or not 0 <= f < n_frames:
-            continue
-        db = hit_audibility_db(stems, max(0, int(sample)), cls, window)
-        out[f, cls] = max(out[f, cls], db) if seen[f, cls] else db
-        seen[f, cls] = True
+        if cls is not None and 0 <= f < n_frames:
+            out[f, cls] = max(out[f, cls], hit_audibility_db(stems, int(sample), cls, window))
+    out[np.isneginf(out)] = AUDIBILITY_NONE_DB
     return out
 
 

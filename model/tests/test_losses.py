@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 
+from hitscribe_trainer.data import AUDIBILITY_NONE_DB
 from hitscribe_trainer.losses import (
     FIRST_HIT_QUIET_FRAMES,
     MultiResolutionLogSpectrum,
@@ -183,23 +184,45 @@ def test_first_hit_weights_per_class_are_named_and_checked():
         first_hit_class_weights(0.0, ("kick",), (2, 2, 1))
 
 
-def test_quiet_hit_weight_counts_a_missed_ghost_note_more_than_a_missed_loud_hit():
-    frames, classes = 40, 3
-    onset = torch.zeros(1, frames, classes)
+def ghost_and_backbeat_targets(audibility_db=None):
+    """A ghost snare at frame 10 and a backbeat snare at frame 25 (with their audibility, if given)."""
+    onset = torch.zeros(1, 40, 3)
     velocity = torch.zeros_like(onset)
-    for frame, vel in [(10, 0.15), (25, 0.8)]:  # a ghost snare, then a backbeat snare
+    for frame, vel in [(10, 0.15), (25, 0.8)]:
         onset[0, frame, 1] = 1.0
         velocity[0, frame, 1] = vel
     targets = {"onset": onset, "velocity": velocity, "offset": torch.zeros_like(onset)}
+    if audibility_db is not None:
+        targets["onset_audibility_db"] = torch.full_like(onset, AUDIBILITY_NONE_DB)
+        for frame, db in audibility_db.items():
+            targets["onset_audibility_db"][0, frame, 1] = db
+    return targets
 
-    def loss_missing_snare_at(frame, weight):
-        logits = torch.where(onset > 0, 6.0, -6.0)
+
+def extra_loss_of_a_miss(targets, frame, **weights):
+    """How much more a snare missed at ``frame`` costs with ``weights`` than without."""
+    logits = torch.where(targets["onset"] > 0, 6.0, -6.0)
+    logits[0, frame, 1] = -4.0
+    return onset_loss(logits, targets, **weights) - onset_loss(logits, targets)
+
+
+def test_quiet_hit_weight_counts_a_missed_ghost_note_more_than_a_missed_loud_hit():
+    targets = ghost_and_backbeat_targets()
+
+    def missed_at(frame):
+        logits = torch.where(targets["onset"] > 0, 6.0, -6.0)
         logits[0, frame, 1] = -4.0
-        out = {"onset_logits": logits, "velocity": velocity.clone(), "offset": torch.zeros_like(logits)}
-        return supervised_loss(out, targets, 0, quiet_hit_weight=weight)[0].item()
+        return onset_loss(logits, targets)
 
-    assert abs(loss_missing_snare_at(10, 0.0) - loss_missing_snare_at(25, 0.0)) < 1e-6
-    extra_ghost = loss_missing_snare_at(10, 2.0) - loss_missing_snare_at(10, 0.0)
-    extra_loud = loss_missing_snare_at(25, 2.0) - loss_missing_snare_at(25, 0.0)
-    assert extra_ghost > 0.05
-    assert extra_loud < 0.01  # only the (near-zero) loss of the well-found ghost note
+    assert abs(missed_at(10) - missed_at(25)) < 1e-6  # unweighted, both misses cost the same
+    assert extra_loss_of_a_miss(targets, 10, quiet_hit_weight=2.0) > 0.05
+    # Only the (near-zero) loss of the well-found ghost note.
+    assert extra_loss_of_a_miss(targets, 25, quiet_hit_weight=2.0) < 0.01
+
+
+def test_the_quiet_hit_gate_leaves_masked_ghost_notes_unweighted():
+    gate = {"quiet_hit_weight": 2.0, "quiet_hit_min_db": -15.0}
+    audible = ghost_and_backbeat_targets({10: -5.0})
+    masked = ghost_and_backbeat_targets({10: -25.0})
+    assert extra_loss_of_a_miss(audible, 10, **gate) > 0.05
+    assert extra_loss_of_a_miss(masked, 10, **gate) < 0.01
