@@ -1,5 +1,6 @@
 """Scoring: perfect transcriptions score 1, shifted ones 0, velocity r is measured."""
 
+import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -8,6 +9,16 @@ import soundfile as sf
 from hitscribe_trainer.evaluate import score_notes, score_tsv
 
 MODEL_SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
+
+
+def _load_script(file_name: str):
+    """A script of ``model/scripts`` (hyphenated names are not importable) as a module."""
+    spec = importlib.util.spec_from_file_location(
+        file_name.removesuffix(".py").replace("-", "_"), MODEL_SCRIPTS / file_name
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def _write_pair(folder: Path, stem: str, rows: list[tuple[float, str, int]]) -> tuple[Path, Path]:
@@ -91,11 +102,7 @@ def test_errors_split_recall_by_velocity_and_false_alarms_by_source(tmp_path):
 
 
 def test_start_sets_cut_at_the_first_hit_and_score_first_hits(tmp_path):
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("start_sets", MODEL_SCRIPTS / "start-sets.py")
-    start_sets = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(start_sets)
+    start_sets = _load_script("start-sets.py")
     data = tmp_path / "data"
     data.mkdir()
     sr = 1000
@@ -120,11 +127,7 @@ def test_start_sets_cut_at_the_first_hit_and_score_first_hits(tmp_path):
 
 
 def test_oneshot_check_flags_a_slice_with_a_second_attack_and_passes_a_clean_hit():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("oneshot_check", MODEL_SCRIPTS / "oneshot-check.py")
-    oneshot_check = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(oneshot_check)
+    oneshot_check = _load_script("oneshot-check.py")
     sr = 24000
     rng = np.random.default_rng(0)
     t = np.arange(int(0.8 * sr)) / sr
@@ -135,3 +138,41 @@ def test_oneshot_check_flags_a_slice_with_a_second_attack_and_passes_a_clean_hit
     assert oneshot_check.later_attacks(kick, sr, ratio=0.2) == []
     attacks = oneshot_check.later_attacks(kick + hat, sr, ratio=0.2)
     assert len(attacks) == 1 and abs(attacks[0] - 0.3) <= 0.01
+
+
+def test_ship_rule_row_gathers_every_figure_of_a_decision_table_row():
+    ship_rule = _load_script("ship-rule.py")
+    assert ship_rule.set_names(46)["cut"] == "start-cut-46"
+
+    def report(f, pooled=0.8, velocity_r=0.7, ride=0, other=0):
+        sources = {"ride": ride, "snare": other} if ride or other else {}
+        return {
+            "mean_f": f,
+            "mean_f_pooled": pooled,
+            "mean_velocity_r_per_file": velocity_r,
+            "errors": {"hihat": {"false_alarms_by_source": sources}},
+        }
+
+    reports = {
+        "a": report(0.70, velocity_r=0.6, ride=3, other=5),
+        "b": report(0.80, velocity_r=0.8),
+        "mics_a": report(0.75),
+        "mics_b": report(0.75, ride=1),
+        "long_a": report(0.5, pooled=0.9),
+        "long_b": report(0.5, pooled=0.7, ride=2),
+        "cut": report(0.66),
+        "lead": report(0.67),
+    }
+    hits = {c: {"recall": 0.5, "hits": 10} for c in ("kick", "snare", "hihat")}
+    lead = {**hits, "all": {"recall": 0.9, "hits": 30}}
+    fig = ship_rule.row_figures(reports, {**hits, "all": {"recall": 0.5, "hits": 30}}, lead, [10, 4, 4, 2])
+    assert fig["mean_of_four"] == 0.75
+    assert fig["pooled_60s_mean"] == 0.8
+    assert abs(fig["velocity_r"] - 0.7) < 1e-12
+    assert fig["start_cut_f"] == 0.66
+    assert fig["after_silence_found"] == 27
+    assert (fig["ride_false_hihats"], fig["false_hihats"]) == (6, 11)
+    assert fig["amen_hihats"]["0.5"] == 4 and fig["amen_hihats_sum"] == 20
+    row = ship_rule.markdown_row("v43s", fig)
+    assert row.startswith("| v43s | 0.7000 | 0.8000 | 0.7500 | 0.7500 | 0.7500 |")
+    assert "| 0.900, 27 of 30 (0.500 / 0.500 / 0.500) | 4 (20) | 6 (11) |" in row
