@@ -176,3 +176,15 @@ def test_ship_rule_row_gathers_every_figure_of_a_decision_table_row():
     row = ship_rule.markdown_row("v43s", fig)
     assert row.startswith("| v43s | 0.7000 | 0.8000 | 0.7500 | 0.7500 | 0.7500 |")
     assert "| 0.900, 27 of 30 (0.500 / 0.500 / 0.500) | 4 (20) | 6 (11) |" in row
+
+
+def test_audibility_sets_masked_hits_aside_as_neither_miss_nor_false_alarm():
+    audibility = _load_script("audibility.py")
+    refs = np.array([1.0, 2.0, 3.0, 4.0])
+    masked = np.array([False, True, True, False])
+    # Found: the audible hit at 1 s, the masked one at 2 s, and a stray note at 5 s; missed: 3 s and 4 s.
+    est = np.array([1.01, 2.02, 5.0])
+    assert audibility.counts_with_masked_aside(refs, np.zeros(4, bool), est) == (2, 1, 2)
+    assert audibility.counts_with_masked_aside(refs, masked, est) == (1, 1, 1)
+    assert audibility.f_measure(1, 1, 1) == 0.5
+    assert audibility.f_measure(0, 0, 0) == 1.0
