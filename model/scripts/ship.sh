@@ -244,15 +244,15 @@ $train export --checkpoint model/runs/v34/checkpoint.pt --name hitscribe-causal-
 $train --cache model/cache train --run model/runs/p36 --init-onnx model/runs/v34/v34.onnx \
   --max-minutes 25 --seed 41 --start-p 0.5 --start-anywhere-p 0.5 --distractor-weight 1.0 --ride-p 0.4 "${starts[@]}"
 $train export --checkpoint model/runs/p36/checkpoint.pt --name hitscribe-causal-p36 --out model/runs/p36/p36.onnx
+# Run 37's recipe, which every later run shares.
+takes=(--start-p 0.5 --start-anywhere-p 0.8 --distractor-weight 1.0 --ride-p 0.4 "${starts[@]}")
 $train --cache model/cache train --run model/runs/v37 --init-onnx model/runs/p36/p36.onnx \
-  --max-minutes 85 --seed 42 --start-p 0.5 --start-anywhere-p 0.8 --distractor-weight 1.0 --ride-p 0.4 "${starts[@]}"
+  --max-minutes 85 --seed 42 "${takes[@]}"
 $train export --checkpoint model/runs/v37/checkpoint.pt --name hitscribe-causal-v37 --out model/runs/v37/v37.onnx
 $train --cache model/cache train --run model/runs/v43 --init-onnx model/runs/v37/v37.onnx \
-  --max-minutes 80 --seed 48 --start-p 0.5 --start-anywhere-p 0.8 --distractor-weight 1.0 --ride-p 0.4 \
-  --first-hit-weight 1 --first-hit-quiet 0.6 "${starts[@]}"
+  --max-minutes 80 --seed 48 --first-hit-weight 1 --first-hit-quiet 0.6 "${takes[@]}"
 $train --cache model/cache train --run model/runs/v38 --init-onnx model/runs/v37/v37.onnx \
-  --max-minutes 35 --seed 43 --start-p 0.5 --start-anywhere-p 0.8 --distractor-weight 1.0 --ride-p 0.4 \
-  --first-hit-weight 4 "${starts[@]}"
+  --max-minutes 35 --seed 43 --first-hit-weight 4 "${takes[@]}"
 mkdir -p model/runs/v43s
 $train average --checkpoints model/runs/v26/v26.onnx model/runs/v43/checkpoint.pt --out model/runs/v43s/checkpoint.pt
 $train export --checkpoint model/runs/v43s/checkpoint.pt --name hitscribe-causal-v43s --out model/runs/v43s/v43s.onnx
@@ -260,11 +260,9 @@ $train export --checkpoint model/runs/v43s/checkpoint.pt --name hitscribe-causal
 # (shipped since 2026-12-07, ship-rule-v46.md): the uniform weight average of v26, run 43, run 45,
 # run 50 and probe 38, no further training.
 $train --cache model/cache train --run model/runs/v45 --init-onnx model/runs/v43s/v43s.onnx \
-  --max-minutes 95 --seed 50 --start-p 0.5 --start-anywhere-p 0.8 --distractor-weight 1.0 --ride-p 0.4 \
-  --first-hit-weight 1 --first-hit-quiet 0.6 "${starts[@]}"
+  --max-minutes 95 --seed 50 --first-hit-weight 1 --first-hit-quiet 0.6 "${takes[@]}"
 $train --cache model/cache train --run model/runs/v50 --init-onnx model/runs/v43s/v43s.onnx \
-  --max-minutes 80 --seed 55 --start-p 0.5 --start-anywhere-p 0.8 --distractor-weight 1.0 --ride-p 0.4 \
-  --first-hit-weights 2 2 1 --first-hit-quiet 0.6 "${starts[@]}"
+  --max-minutes 80 --seed 55 --first-hit-weights 2 2 1 --first-hit-quiet 0.6 "${takes[@]}"
 mkdir -p model/runs/q5
 $train average --checkpoints model/runs/v26/v26.onnx model/runs/v43/checkpoint.pt model/runs/v45/checkpoint.pt \
   model/runs/v50/checkpoint.pt model/runs/v38/checkpoint.pt --out model/runs/q5/checkpoint.pt
