@@ -202,6 +202,8 @@ $train evaluate --checkpoint "$run12/checkpoint.pt" --thresholds 0.5 0.5 0.5 --d
 # model/candidates/hitscribe-causal-v53.onnx): v43s for 85 min, run 43's command with --seed 58,
 # --first-hit-weights 2 2 2 in place of --first-hit-weight 1 and --ride-p 0.5. 53s and x4 (its
 # mixtures with v43s, and with v43s, v50 and v45) met every condition but the gain.
+# q6 and q7 (not shipped: ship-rule-v47.md): q5's five exports plus run 53's, and plus run 54 (run 53's
+# export for 40 min, run 53's command with --seed 59; not kept).
 # Runs 15, 16a and 18a (v18a, shipped until v26; model/results/ship-rule-v18.md), each from the
 # previous one's export (run 15 from v12, exported above):
 recipe=(--batch 12 --seconds 2.5 --lr 3e-4 --unsupervised-weight 0 --component-weight 1.0
