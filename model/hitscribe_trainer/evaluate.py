@@ -209,7 +209,7 @@ def score_notes(
             "f": float(np.mean(vals["f"])) if vals["f"] else float("nan"),
             "p": float(np.mean(vals["p"])) if vals["p"] else float("nan"),
             "r": float(np.mean(vals["r"])) if vals["r"] else float("nan"),
-            "f_pooled": _pooled_f(counts[name]),
+            "f_pooled": pooled_f(counts[name]),
             "velocity_r": r,
             "velocity_r_per_file": float(np.mean(per_file_r[name])) if per_file_r[name] else float("nan"),
         }
@@ -220,7 +220,7 @@ def score_notes(
             kit: {
                 name: {
                     "f": float(np.mean(e["f"])) if e["f"] else float("nan"),
-                    "f_pooled": _pooled_f(e),
+                    "f_pooled": pooled_f(e),
                     "files": len(e["f"]),
                 }
                 for name, e in sorted(classes.items(), key=lambda item: CLASS_NAMES.index(item[0]))
@@ -246,7 +246,7 @@ def _bin_key(item: tuple[str, list[int]]) -> int:
     return int(item[0].split("-")[0])
 
 
-def _pooled_f(count: dict[str, int]) -> float:
+def pooled_f(count: dict[str, int]) -> float:
     """F-measure from hit counts summed over files (1.0 when there is nothing to find or find)."""
     total = count["ref"] + count["est"]
     return 2.0 * count["matched"] / total if total else 1.0

@@ -22,6 +22,7 @@ import argparse
 import csv
 import subprocess
 import tempfile
+from collections import Counter
 from pathlib import Path
 
 import mir_eval
@@ -29,6 +30,7 @@ import numpy as np
 import soundfile as sf
 
 from hitscribe_trainer.data import AUDIBILITY_WINDOW_S, INSTRUMENT_TO_CLASS, hit_audibility_db
+from hitscribe_trainer.evaluate import pooled_f
 from hitscribe_trainer.kits import SR, load_kits
 from hitscribe_trainer.model import CLASS_NAMES
 from hitscribe_trainer.synth import render_clip
@@ -40,20 +42,13 @@ EDGES = [-60, -20, -15, -10, -5, 0, 5, 10, 60]
 TOLERANCE_S = 0.05
 
 
-def f_measure(tp: int, fp: int, fn: int) -> float:
-    """Onset F from counts (1 when there is nothing to find and nothing found)."""
-    return 1.0 if tp + fp + fn == 0 else 2 * tp / (2 * tp + fp + fn)
-
-
-def counts_with_masked_aside(refs: np.ndarray, masked: np.ndarray, est: np.ndarray) -> tuple[int, int, int]:
-    """(hits found, false alarms, misses) of ``est`` against ``refs`` where ``masked`` marks hits that
-    count neither way: estimates matched to them are dropped, and so are they."""
+def counts_with_masked_aside(refs: np.ndarray, masked: np.ndarray, est: np.ndarray) -> Counter:
+    """Hit counts of ``est`` against ``refs`` in :func:`evaluate.pooled_f`'s form (``matched``,
+    ``ref``, ``est``), where ``masked`` marks hits that count neither way: estimates matched to
+    them are dropped, and so are they."""
     pairs = mir_eval.util.match_events(np.asarray(refs, float), np.asarray(est, float), TOLERANCE_S)
-    matched_refs = {r for r, _ in pairs}
-    tp = sum(1 for r, _ in pairs if not masked[r])
-    fp = len(est) - len(pairs)
-    fn = sum(1 for r in range(len(refs)) if not masked[r] and r not in matched_refs)
-    return tp, fp, fn
+    on_masked = sum(1 for r, _ in pairs if masked[r])
+    return Counter(matched=len(pairs) - on_masked, ref=int((~masked).sum()), est=len(est) - on_masked)
 
 
 def render_and_transcribe(clips: int, seed: int, folder: Path) -> tuple[list, dict]:
@@ -103,7 +98,7 @@ def report_class(name: str, mine: list, found: dict, clips: int, masked_below: f
             if band.any():
                 recall = detected[band].mean()
                 print(f"ratio {lo:>4} to {hi:>3} dB  {group:6s} n={int(band.sum()):4d}  recall {recall:.2f}")
-    every, aside, per_file_every, per_file_aside = np.zeros(3, int), np.zeros(3, int), [], []
+    every, aside, per_file_every, per_file_aside = Counter(), Counter(), [], []
     for clip in range(clips):
         refs = np.array([h[2] for h in mine if h[0] == clip])
         masked = np.array([h[4] < masked_below for h in mine if h[0] == clip], bool)
@@ -113,14 +108,14 @@ def report_class(name: str, mine: list, found: dict, clips: int, masked_below: f
         every += all_counts
         aside += aside_counts
         if len(refs):
-            per_file_every.append(f_measure(*all_counts))
+            per_file_every.append(pooled_f(all_counts))
         if (~masked).any():
-            per_file_aside.append(f_measure(*aside_counts))
+            per_file_aside.append(pooled_f(aside_counts))
     share = float(np.mean(ratio < masked_below)) if len(ratio) else 0.0
     print(
-        f"F per file {np.mean(per_file_every):.3f}, pooled {f_measure(*every):.3f}; with the "
+        f"F per file {np.mean(per_file_every):.3f}, pooled {pooled_f(every):.3f}; with the "
         f"{share:.1%} of hits below {masked_below:g} dB set aside: per file "
-        f"{np.mean(per_file_aside):.3f}, pooled {f_measure(*aside):.3f}"
+        f"{np.mean(per_file_aside):.3f}, pooled {pooled_f(aside):.3f}"
     )
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from hitscribe_trainer.evaluate import score_notes, score_tsv
+from hitscribe_trainer.evaluate import pooled_f, score_notes, score_tsv
 
 MODEL_SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 
@@ -184,7 +184,9 @@ def test_audibility_sets_masked_hits_aside_as_neither_miss_nor_false_alarm():
     masked = np.array([False, True, True, False])
     # Found: the audible hit at 1 s, the masked one at 2 s, and a stray note at 5 s; missed: 3 s and 4 s.
     est = np.array([1.01, 2.02, 5.0])
-    assert audibility.counts_with_masked_aside(refs, np.zeros(4, bool), est) == (2, 1, 2)
-    assert audibility.counts_with_masked_aside(refs, masked, est) == (1, 1, 1)
-    assert audibility.f_measure(1, 1, 1) == 0.5
-    assert audibility.f_measure(0, 0, 0) == 1.0
+    every = audibility.counts_with_masked_aside(refs, np.zeros(4, bool), est)
+    assert every == {"matched": 2, "ref": 4, "est": 3}
+    aside = audibility.counts_with_masked_aside(refs, masked, est)
+    assert aside == {"matched": 1, "ref": 2, "est": 2}
+    assert pooled_f(aside) == 0.5
+    assert pooled_f(audibility.counts_with_masked_aside(np.array([2.0]), np.array([True]), np.array([2.0]))) == 1.0
