@@ -145,7 +145,8 @@ def score_notes(
     ``f``/``p``/``r`` are means over files (DrummerNet's protocol: a file with no reference hit
     of a class but any estimate scores 0 for it, a file with neither is skipped); ``f_pooled``
     counts hits, misses and false alarms over all files at once, so short, sparse files weigh
-    as much as their hits do.
+    as much as their hits do. ``files_without_hits_with_notes`` counts the files that scored 0
+    that way (one stray note in a ride-led clip without a hi-hat costs its whole file).
 
     ``kits`` (file stem -> class -> kit, :func:`clip_kits`) adds ``by_kit``; ``events`` (file
     stem -> every rendered hit ``[time, instrument, velocity]``, :func:`clip_events`) adds
@@ -159,6 +160,7 @@ def score_notes(
     by_kit: dict[str, dict[str, dict]] = {}
     vel_pairs: dict[str, list[tuple[float, float]]] = {c: [] for c in CLASS_NAMES}
     per_file_r: dict[str, list[float]] = {c: [] for c in CLASS_NAMES}
+    unreferenced = {c: 0 for c in CLASS_NAMES}
     for wav, tsv in pairs:
         labels = load_labels(tsv)
         est = notes_fn(wav)
@@ -188,6 +190,7 @@ def score_notes(
                         false_sources[name][src] = false_sources[name].get(src, 0) + 1
             if len(ref) == 0 and len(got) == 0:
                 continue
+            unreferenced[name] += len(ref) == 0
             f, p, r = mir_eval.onset.f_measure(ref, got, window=0.05) if len(ref) else (0.0, 0.0, 0.0)
             if kit is not None:
                 by_kit[kit][name]["f"].append(f)
@@ -212,6 +215,7 @@ def score_notes(
             "f_pooled": pooled_f(counts[name]),
             "velocity_r": r,
             "velocity_r_per_file": float(np.mean(per_file_r[name])) if per_file_r[name] else float("nan"),
+            "files_without_hits_with_notes": unreferenced[name],
         }
     result["mean_f"] = float(np.mean([result[c]["f"] for c in CLASS_NAMES]))
     result["mean_f_pooled"] = float(np.mean([result[c]["f_pooled"] for c in CLASS_NAMES]))

@@ -167,6 +167,10 @@ def row_figures(reports: dict[str, dict], cut: dict, lead: dict, amen: list[int]
         "amen_hihats_sum": sum(amen),
         "ride_false_hihats": ride,
         "false_hihats": false_hihats,
+        # Clips of the four sets with no hi-hat that got a hi-hat note (each scores hi-hat F 0).
+        "hihat_files_without_hits_with_notes": sum(
+            reports[r]["hihat"]["files_without_hits_with_notes"] for r in ("a", "b", "mics_a", "mics_b")
+        ),
     }
 
 

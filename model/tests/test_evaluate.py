@@ -59,6 +59,8 @@ def test_pooled_f_counts_hits_over_files(tmp_path):
     est = {"dense": [[], [], [(t, 0.6) for t, _, _ in dense]], "sparse": [[(0.5, 0.7)], [], [(1.0, 0.5)]]}
     result = score_notes(pairs, lambda wav: est[wav.stem])
     assert result["hihat"]["f"] == 0.5
+    assert result["hihat"]["files_without_hits_with_notes"] == 1
+    assert result["kick"]["files_without_hits_with_notes"] == 0
     assert abs(result["hihat"]["f_pooled"] - 36 / 37) < 1e-9
     assert result["kick"]["f_pooled"] == 1.0
 
@@ -144,9 +146,10 @@ def test_ship_rule_row_gathers_every_figure_of_a_decision_table_row():
     ship_rule = _load_script("ship-rule.py")
     assert ship_rule.set_names(46)["cut"] == "start-cut-46"
 
-    def report(f, pooled=0.8, velocity_r=0.7, ride=0, other=0):
+    def report(f, pooled=0.8, velocity_r=0.7, ride=0, other=0, stray=0):
         sources = {"ride": ride, "snare": other} if ride or other else {}
         return {
+            "hihat": {"files_without_hits_with_notes": stray},
             "mean_f": f,
             "mean_f_pooled": pooled,
             "mean_velocity_r_per_file": velocity_r,
@@ -155,11 +158,11 @@ def test_ship_rule_row_gathers_every_figure_of_a_decision_table_row():
 
     reports = {
         "a": report(0.70, velocity_r=0.6, ride=3, other=5),
-        "b": report(0.80, velocity_r=0.8),
+        "b": report(0.80, velocity_r=0.8, stray=2),
         "mics_a": report(0.75),
         "mics_b": report(0.75, ride=1),
         "long_a": report(0.5, pooled=0.9),
-        "long_b": report(0.5, pooled=0.7, ride=2),
+        "long_b": report(0.5, pooled=0.7, ride=2, stray=5),
         "cut": report(0.66),
         "lead": report(0.67),
     }
@@ -172,6 +175,7 @@ def test_ship_rule_row_gathers_every_figure_of_a_decision_table_row():
     assert fig["start_cut_f"] == 0.66
     assert fig["after_silence_found"] == 27
     assert (fig["ride_false_hihats"], fig["false_hihats"]) == (6, 11)
+    assert fig["hihat_files_without_hits_with_notes"] == 2  # the four 10 s sets only
     assert fig["amen_hihats"]["0.5"] == 4 and fig["amen_hihats_sum"] == 20
     row = ship_rule.markdown_row("v43s", fig)
     assert row.startswith("| v43s | 0.7000 | 0.8000 | 0.7500 | 0.7500 | 0.7500 |")
