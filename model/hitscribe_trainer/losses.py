@@ -208,10 +208,13 @@ def supervised_loss(
     onset = targets["onset"][:, :n]
     # The frame just after an onset is ambiguous (the hit spills over); do not punish it.
     after = F.pad(onset[:, :-1], (0, 0, 1, 0))
-    weight = torch.where((onset == 0) & (after > 0), torch.zeros_like(onset), torch.ones_like(onset))
+    spill = (onset == 0) & (after > 0)
+    weight = torch.where(spill, torch.zeros_like(onset), torch.ones_like(onset))
     if distractor_weight > 0:
+        # The spill-over frame stays unpunished beside a distractor too: a snare on a ride hit
+        # (every backbeat of a ride-led groove) must not learn to end its peak a frame early.
         near = distractor_frames(targets["component_onset"][:, :n])
-        hard = (onset == 0) & near[..., None]
+        hard = (onset == 0) & ~spill & near[..., None]
         weight = weight + distractor_weight * hard.to(weight.dtype)
     per_class = onset.new_tensor(first_hit_weight).expand(onset.shape[-1])
     if bool((per_class > 0).any()):

@@ -113,6 +113,38 @@ def test_distractor_weight_punishes_a_hat_called_on_a_ride_more_than_elsewhere()
     assert extra_elsewhere < 0.01  # only the (near-zero) true negatives beside the ride
 
 
+def test_distractor_weight_leaves_the_frame_after_a_hit_unpunished():
+    # A snare on a ride hit (a ride-led groove's backbeat): the snare's activation spilling into
+    # the next frame costs nothing, with or without the distractor weight.
+    frames, classes = 12, 3
+    component = torch.zeros(1, frames, len(COMPONENTS))
+    component[0, 5, COMPONENTS.index("ride")] = 1.0
+    component[0, 5, COMPONENTS.index("snare")] = 1.0
+    onset = torch.zeros(1, frames, classes)
+    onset[0, 5, 1] = 1.0
+    targets = {
+        "onset": onset,
+        "velocity": torch.zeros(1, frames, classes),
+        "offset": torch.zeros(1, frames, classes),
+        "component_onset": component,
+    }
+
+    def loss_with_snare_spilling(spill: bool, weight: float) -> float:
+        logits = torch.full((1, frames, classes), -6.0)
+        logits[0, 5, 1] = 4.0
+        if spill:
+            logits[0, 6, 1] = 4.0
+        return onset_loss(logits, targets, distractor_weight=weight)
+
+    for weight in (0.0, 2.0):
+        assert abs(loss_with_snare_spilling(True, weight) - loss_with_snare_spilling(False, weight)) < 1e-7
+    # The frame before the hit is an ordinary hard negative beside the ride.
+    logits = torch.full((1, frames, classes), -6.0)
+    logits[0, 5, 1] = 4.0
+    logits[0, 4, 1] = 4.0
+    assert onset_loss(logits, targets, distractor_weight=2.0) > onset_loss(logits, targets, distractor_weight=0.0) + 0.1
+
+
 def test_first_hit_weight_counts_a_missed_hit_after_quiet_more_than_one_inside_a_groove():
     frames, classes = 80, 3
     component = torch.zeros(1, frames, len(COMPONENTS))
