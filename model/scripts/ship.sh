@@ -240,15 +240,15 @@ starts=(--batch 12 --seconds 2.5 --lr 2e-4 --supervised-weight 1.0 --component-w
 $train --cache model/cache train --run model/runs/v32 --init-onnx model/runs/v26/v26.onnx \
   --max-minutes 95 --seed 36 --start-p 0.3 "${starts[@]}"
 $train export --checkpoint model/runs/v32/checkpoint.pt --name hitscribe-causal-v32 --out model/runs/v32/v32.onnx
+# Runs 34 to 50 (and probe 38) trained with a fault in the distractor weight that was fixed on
+# 2026-12-07 (ship-rule-v48.md: the frame after a hit was punished beside a distractor onset);
+# to retrace them exactly, run this script at commit ce3ee9f or earlier.
 $train --cache model/cache train --run model/runs/v34 --init-onnx model/runs/v32/v32.onnx \
   --max-minutes 85 --seed 38 --start-p 0.3 --distractor-weight 1.0 --ride-p 0.4 "${starts[@]}"
 $train export --checkpoint model/runs/v34/checkpoint.pt --name hitscribe-causal-v34 --out model/runs/v34/v34.onnx
 $train --cache model/cache train --run model/runs/p36 --init-onnx model/runs/v34/v34.onnx \
   --max-minutes 25 --seed 41 --start-p 0.5 --start-anywhere-p 0.5 --distractor-weight 1.0 --ride-p 0.4 "${starts[@]}"
 $train export --checkpoint model/runs/p36/checkpoint.pt --name hitscribe-causal-p36 --out model/runs/p36/p36.onnx
-# Runs 34 to 50 (and probe 38) trained with a fault in the distractor weight that was fixed on
-# 2026-12-07 (ship-rule-v48.md: the frame after a hit was punished beside a distractor onset);
-# to retrace them exactly, run this script at commit ce3ee9f or earlier.
 # Run 37's recipe, which every later run shares.
 takes=(--start-p 0.5 --start-anywhere-p 0.8 --distractor-weight 1.0 --ride-p 0.4 "${starts[@]}")
 $train --cache model/cache train --run model/runs/v37 --init-onnx model/runs/p36/p36.onnx \
