@@ -204,6 +204,13 @@ $train evaluate --checkpoint "$run12/checkpoint.pt" --thresholds 0.5 0.5 0.5 --d
 # mixtures with v43s, and with v43s, v50 and v45) met every condition but the gain.
 # q6 and q7 (not shipped: ship-rule-v47.md): q5's five exports plus run 53's, and plus run 54 (run 53's
 # export for 40 min, run 53's command with --seed 59; not kept).
+# q5t (not shipped: ship-rule-v48.md): q5's checkpoint exported with --thresholds 0.6 0.5 0.6.
+# Run 55 (stopped at 55 min, not scored: ship-rule-v48.md): q5's export, run 53's command with
+# --seed 60 --distractor-weight 2.0, on the loss with the fault fixed after it.
+# Run 56 (not shipped, nor its average with q5: ship-rule-v49.md; kept as
+# model/candidates/hitscribe-causal-v56.onnx): q5's export for 70 min, run 55's command with --seed 61,
+# on the fixed loss. Probe 57 (exploratory, not kept): run 56's export for 24 min, the same with
+# --seed 62 --first-hit-weights 2 4 4.
 # Runs 15, 16a and 18a (v18a, shipped until v26; model/results/ship-rule-v18.md), each from the
 # previous one's export (run 15 from v12, exported above):
 recipe=(--batch 12 --seconds 2.5 --lr 3e-4 --unsupervised-weight 0 --component-weight 1.0
