@@ -211,6 +211,11 @@ $train evaluate --checkpoint "$run12/checkpoint.pt" --thresholds 0.5 0.5 0.5 --d
 # model/candidates/hitscribe-causal-v56.onnx): q5's export for 70 min, run 55's command with --seed 61,
 # on the fixed loss. Probe 57 (exploratory, not kept): run 56's export for 24 min, the same with
 # --seed 62 --first-hit-weights 2 4 4.
+# Runs 58 and 59 (not shipped, nor their averages: ship-rule-v50.md; kept as
+# model/candidates/hitscribe-causal-v58.onnx and -v59.onnx), 70 min each, side by side: run 56's
+# export with run 56's command, --seed 63 --first-hit-weights 2 3 3; and q5's export with run 56's
+# command, --seed 64 --distractor-weight 1.0. Probe 60 (exploratory): run 58's export for 40 min,
+# run 56's command with --seed 65 --first-hit-weights 2 3 5.
 # Runs 15, 16a and 18a (v18a, shipped until v26; model/results/ship-rule-v18.md), each from the
 # previous one's export (run 15 from v12, exported above):
 recipe=(--batch 12 --seconds 2.5 --lr 3e-4 --unsupervised-weight 0 --component-weight 1.0
