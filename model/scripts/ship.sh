@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Reproduces the shipped model end to end on this 2-core machine (about 1,578 minutes in
-# twenty-one runs): kits -> labelled validation (held-out kits) and tuning (training kits) renders ->
+# Reproduces the shipped model end to end on this 2-core machine (about 1,758 minutes in
+# twenty-four runs): kits -> labelled validation (held-out kits) and tuning (training kits) renders ->
 # run 1 (v1 recipe, 110 min) -> export -> run 2 (fine-tuning with kit voicing, 110 min, started
 # from run 1's export) -> export -> run 3 (fine-tuning on 52 training kits with the auxiliary
 # component-onset loss, 100 min, started from run 2's export) -> runs 5 to 8 (55, 33, 85 and 45
@@ -14,7 +14,10 @@
 # extra weight on first hits after 0.6 s of quiet) and probe 38 (35 min from run 37: first-hit
 # weight 4) -> v43s, the weight average of v26 and run 43 -> runs 45 and 50 (95 and 80 min from
 # v43s: run 43's recipe, then first-hit weights 2 / 2 / 1) -> q5, the uniform weight average of
-# v26, runs 43, 45, 50 and probe 38 -> ONNX export.
+# v26, runs 43, 45, 50 and probe 38 -> runs 56 and 58 and probe 60 (70, 70 and 40 min, each from
+# the previous export, on the loss with the spill-frame fault fixed: hard negatives at weight 2,
+# first-hit weights up to 5 on the hi-hat) -> p60s, the uniform weight average of q5 and probe 60
+# -> ONNX export.
 # Resumable: re-running continues each run from its checkpoint. (The shipped runs 1 and 2
 # predate the extra kits of run 3 and run 1 predates kit voicing; the loader now always uses
 # both, so runs 1 and 2 are reproduced in spirit, not bit for bit.)
@@ -214,7 +217,7 @@ $train evaluate --checkpoint "$run12/checkpoint.pt" --thresholds 0.5 0.5 0.5 --d
 # Runs 58 and 59 (not shipped, nor their averages: ship-rule-v50.md; kept as
 # model/candidates/hitscribe-causal-v58.onnx and -v59.onnx), 70 min each, side by side: run 56's
 # export with run 56's command, --seed 63 --first-hit-weights 2 3 3; and q5's export with run 56's
-# command, --seed 64 --distractor-weight 1.0. Probe 60 (exploratory): run 58's export for 40 min,
+# command, --seed 64 --distractor-weight 1.0. Probe 60 (part of p60s, built below): run 58's export for 40 min,
 # run 56's command with --seed 65 --first-hit-weights 2 3 5.
 # Runs 15, 16a and 18a (v18a, shipped until v26; model/results/ship-rule-v18.md), each from the
 # previous one's export (run 15 from v12, exported above):
@@ -284,4 +287,23 @@ mkdir -p model/runs/q5
 $train average --checkpoints model/runs/v26/v26.onnx model/runs/v43/checkpoint.pt model/runs/v45/checkpoint.pt \
   model/runs/v50/checkpoint.pt model/runs/v38/checkpoint.pt --out model/runs/q5/checkpoint.pt
 $train export --checkpoint model/runs/q5/checkpoint.pt --name hitscribe-causal-q5 --thresholds 0.5 0.5 0.5 \
+  --out model/runs/q5/q5.onnx
+# Runs 56 and 58 and probe 60 (ship-rule-v49.md, -v50.md), each from the previous export, on the
+# loss with the spill-frame fault fixed; then p60s (shipped since 2026-12-07, ship-rule-v51.md):
+# the uniform weight average of q5 and probe 60, no further training.
+fixed=(--batch 12 --seconds 2.5 --lr 2e-4 --supervised-weight 1.0 --component-weight 1.0
+  --velocity-corr-weight 0.2 --distractor-weight 2.0 --unsupervised-weight 0 --threads 1 --workers 1
+  --mix-kits-p 0.5 --procedural-p 0.25 --start-p 0.5 --start-anywhere-p 0.8 --stop-p 0.2 --cut-p 0.3
+  --ride-p 0.5 --freq-mask-p 0.5 --dropout 0.1 --first-hit-quiet 0.6)
+$train --cache model/cache train --run model/runs/v56 --init-onnx model/runs/q5/q5.onnx \
+  --max-minutes 70 --seed 61 --first-hit-weights 2 2 2 "${fixed[@]}"
+$train export --checkpoint model/runs/v56/checkpoint.pt --name hitscribe-causal-v56 --out model/runs/v56/v56.onnx
+$train --cache model/cache train --run model/runs/v58 --init-onnx model/runs/v56/v56.onnx \
+  --max-minutes 70 --seed 63 --first-hit-weights 2 3 3 "${fixed[@]}"
+$train export --checkpoint model/runs/v58/checkpoint.pt --name hitscribe-causal-v58 --out model/runs/v58/v58.onnx
+$train --cache model/cache train --run model/runs/p60 --init-onnx model/runs/v58/v58.onnx \
+  --max-minutes 40 --seed 65 --first-hit-weights 2 3 5 "${fixed[@]}"
+mkdir -p model/runs/p60s
+$train average --checkpoints model/runs/q5/q5.onnx model/runs/p60/checkpoint.pt --out model/runs/p60s/checkpoint.pt
+$train export --checkpoint model/runs/p60s/checkpoint.pt --name hitscribe-causal-p60s --thresholds 0.5 0.5 0.5 \
   --data-summary "$(cat model/DATA_SUMMARY.txt)" --out assets/models/hitscribe-causal.onnx
