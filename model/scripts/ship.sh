@@ -211,8 +211,8 @@ $train evaluate --checkpoint "$run12/checkpoint.pt" --thresholds 0.5 0.5 0.5 --d
 # Run 55 (stopped at 55 min, not scored: ship-rule-v48.md): q5's export, run 53's command with
 # --seed 60 --distractor-weight 2.0, on the loss with the fault fixed after it.
 # Run 56 (not shipped, nor its average with q5: ship-rule-v49.md; kept as
-# model/candidates/hitscribe-causal-v56.onnx): q5's export for 70 min, run 55's command with --seed 61,
-# on the fixed loss. Probe 57 (exploratory, not kept): run 56's export for 24 min, the same with
+# model/candidates/hitscribe-causal-v56.onnx; built below as the first step to p60s): q5's export
+# for 70 min, run 55's command with --seed 61, on the fixed loss. Probe 57 (exploratory, not kept): run 56's export for 24 min, the same with
 # --seed 62 --first-hit-weights 2 4 4.
 # Runs 58 and 59 (not shipped, nor their averages: ship-rule-v50.md; kept as
 # model/candidates/hitscribe-causal-v58.onnx and -v59.onnx), 70 min each, side by side: run 56's
@@ -291,10 +291,8 @@ $train export --checkpoint model/runs/q5/checkpoint.pt --name hitscribe-causal-q
 # Runs 56 and 58 and probe 60 (ship-rule-v49.md, -v50.md), each from the previous export, on the
 # loss with the spill-frame fault fixed; then p60s (shipped since 2026-12-07, ship-rule-v51.md):
 # the uniform weight average of q5 and probe 60, no further training.
-fixed=(--batch 12 --seconds 2.5 --lr 2e-4 --supervised-weight 1.0 --component-weight 1.0
-  --velocity-corr-weight 0.2 --distractor-weight 2.0 --unsupervised-weight 0 --threads 1 --workers 1
-  --mix-kits-p 0.5 --procedural-p 0.25 --start-p 0.5 --start-anywhere-p 0.8 --stop-p 0.2 --cut-p 0.3
-  --ride-p 0.5 --freq-mask-p 0.5 --dropout 0.1 --first-hit-quiet 0.6)
+fixed=(--start-p 0.5 --start-anywhere-p 0.8 --distractor-weight 2.0 --ride-p 0.5 --first-hit-quiet 0.6
+  "${starts[@]}")
 $train --cache model/cache train --run model/runs/v56 --init-onnx model/runs/q5/q5.onnx \
   --max-minutes 70 --seed 61 --first-hit-weights 2 2 2 "${fixed[@]}"
 $train export --checkpoint model/runs/v56/checkpoint.pt --name hitscribe-causal-v56 --out model/runs/v56/v56.onnx
