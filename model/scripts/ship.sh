@@ -305,3 +305,6 @@ mkdir -p model/runs/p60s
 $train average --checkpoints model/runs/q5/q5.onnx model/runs/p60/checkpoint.pt --out model/runs/p60s/checkpoint.pt
 $train export --checkpoint model/runs/p60s/checkpoint.pt --name hitscribe-causal-p60s --thresholds 0.5 0.5 0.5 \
   --data-summary "$(cat model/DATA_SUMMARY.txt)" --out assets/models/hitscribe-causal.onnx
+# Runs 61 and 62 (ship-rule-v52.md; not shipped, p60s stays): probe 60's export for 80 min each,
+# side by side, probe 60's command with --seed 66, and with --seed 67 --lr 1e-4. Probe 63
+# (exploratory, probe-63-p60s-low-lr.md): p60s's export for 40 min, the same with --seed 68 --lr 1e-4.
