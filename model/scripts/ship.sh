@@ -308,3 +308,4 @@ $train export --checkpoint model/runs/p60s/checkpoint.pt --name hitscribe-causal
 # Runs 61 and 62 (ship-rule-v52.md; not shipped, p60s stays): probe 60's export for 80 min each,
 # side by side, probe 60's command with --seed 66, and with --seed 67 --lr 1e-4. Probe 63
 # (exploratory, probe-63-p60s-low-lr.md): p60s's export for 40 min, the same with --seed 68 --lr 1e-4.
+# Probe 64 (exploratory, probe-64-procedural-half.md): probe 63 with --procedural-p 0.5 --seed 69, 28 min.
