@@ -99,6 +99,7 @@ def _cmd_train(args) -> None:
         conv2d_channels=args.conv2d_channels,
         gru_hidden=args.gru_hidden,
         velocity_gru=args.velocity_gru,
+        attack_bands=args.attack_bands,
         train_only=args.train_only or "",
         freq_mask_p=args.freq_mask_p,
         freq_mask_bands=args.freq_mask_bands,
@@ -420,6 +421,13 @@ def main(argv: list[str] | None = None) -> None:
         type=int,
         default=0,
         help="units of the GRU; with --init-onnx, more than the model's widens it without changing its output",
+    )
+    s.add_argument(
+        "--attack-bands",
+        type=int,
+        default=0,
+        help="mel bands of an attack branch to add (short 5 ms frames, four per hop, into the trunk; "
+        "starts at zero output, so the model is unchanged until it learns)",
     )
     s.add_argument(
         "--velocity-gru",

@@ -49,6 +49,9 @@ class ModelConfig:
     #: Units of the velocity branch's own GRU (0: none, the velocity head reads the trunk only,
     #: as up to v26). See :class:`VelocityBranch`.
     velocity_gru: int = 0
+    #: Mel bands of the attack branch's short-window front end (0: none, as up to p60s). See
+    #: :class:`AttackBranch`.
+    attack_bands: int = 0
 
     def to_dict(self) -> dict:
         """Plain-JSON form for checkpoints."""
@@ -173,6 +176,62 @@ class VelocityBranch(nn.Module):
         return logmel.unflatten(-1, (-1, LEVEL_POOL)).mean(-1)
 
 
+#: Window of the attack branch's short frames, in samples (5.3 ms at 24 kHz).
+ATTACK_WINDOW = 128
+#: Hop between the attack branch's short frames: four per 240-sample hop.
+ATTACK_HOP = 60
+#: Lowest and highest frequency of the attack branch's bands (a 128-point frame's bins are
+#: 188 Hz apart, so lower bands would only repeat the lowest bin).
+ATTACK_FMIN, ATTACK_FMAX = 200.0, 11000.0
+
+
+class AttackBranch(nn.Module):
+    """A finer view of each hop's attacks, added to the trunk's features.
+
+    The main front end's 512-sample window (21 ms) smears a quiet attack over the sustain of
+    everything around it. This branch cuts the newest ``hop + ATTACK_WINDOW`` samples of the
+    same frame into ``hop / ATTACK_HOP + 1`` short Hann-windowed frames (5.3 ms, 2.5 ms apart),
+    takes their log power in ``bands`` mel bands, and passes the levels of the newest
+    ``hop / ATTACK_HOP`` of them and their half-wave rectified rises through one linear layer
+    into the trunk's projection. It reads only samples the frame already holds, so streaming
+    needs no state of its own. The layer starts at zero, so a network that gains the branch
+    computes exactly what it computed before.
+    """
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        if cfg.hop % ATTACK_HOP or cfg.window < cfg.hop + ATTACK_WINDOW:
+            raise ValueError("the attack branch needs hop % 60 == 0 and window >= hop + 128")
+        #: Short frames per hop (the branch also reads one from the previous hop for the rise).
+        self.frames_per_hop = cfg.hop // ATTACK_HOP
+        bins = ATTACK_WINDOW // 2 + 1
+        n = np.arange(ATTACK_WINDOW)
+        ang = 2 * np.pi * np.outer(n, np.arange(bins)) / ATTACK_WINDOW
+        hann = torch.hann_window(ATTACK_WINDOW, periodic=True).numpy()[:, None]
+        basis = np.concatenate([np.cos(ang) * hann, -np.sin(ang) * hann], axis=1).astype(np.float32)
+        self.register_buffer("dft", torch.from_numpy(basis))  # [window, 2 bins]
+        mel = mel_filterbank(cfg.sample_rate, ATTACK_WINDOW, cfg.attack_bands, ATTACK_FMIN, ATTACK_FMAX)
+        self.register_buffer("mel", torch.from_numpy(mel))  # [bins, bands]
+        self.out = nn.Linear(2 * self.frames_per_hop * cfg.attack_bands, cfg.channels)
+        nn.init.zeros_(self.out.weight)
+        nn.init.zeros_(self.out.bias)
+
+    def features(self, frames: torch.Tensor) -> torch.Tensor:
+        """``frames`` [..., window] (the main front end's frames) -> inputs [..., 2 * per hop * bands]."""
+        span = (self.frames_per_hop) * ATTACK_HOP + ATTACK_WINDOW
+        short = frames[..., -span:].unfold(-1, ATTACK_WINDOW, ATTACK_HOP)  # [..., per hop + 1, window]
+        spec = short @ self.dft
+        bins = spec.shape[-1] // 2
+        power = spec[..., :bins] ** 2 + spec[..., bins:] ** 2
+        level = (torch.log(power @ self.mel + LOG_FLOOR) - math.log(LOG_FLOOR)) * 0.25
+        rise = torch.relu(level[..., 1:, :] - level[..., :-1, :])
+        return torch.cat([level[..., 1:, :], rise], dim=-1).flatten(-2)
+
+    def forward(self, frames: torch.Tensor) -> torch.Tensor:
+        """``frames`` [..., window] -> the branch's addition to the projection [..., channels]."""
+        return self.out(self.features(frames))
+
+
 class HitscribeNet(nn.Module):
     """Log-mel front end, 2-D causal convolutions, dilated 1-D causal convolutions, a GRU, heads."""
 
@@ -208,6 +267,8 @@ class HitscribeNet(nn.Module):
         #: Optional velocity memory (``cfg.velocity_gru`` > 0); ``None`` otherwise.
         self.velocity_branch = VelocityBranch(cfg, n_cls) if cfg.velocity_gru > 0 else None
         self.offset_head = nn.Linear(feat, n_cls)
+        #: Optional short-window attack view (``cfg.attack_bands`` > 0); ``None`` otherwise.
+        self.attack_branch = AttackBranch(cfg) if cfg.attack_bands > 0 else None
         self.component_head = nn.Linear(feat, len(COMPONENTS))
         self.gain_head = nn.Linear(feat, len(COMPONENTS))
         #: Training only (not exported): each component's share of the frame's energy, plus silence.
@@ -233,11 +294,19 @@ class HitscribeNet(nn.Module):
     def frames_power_offline(self, audio: torch.Tensor) -> torch.Tensor:
         """``audio``: [B, N] (N a multiple of hop) -> power spectra [B, N/hop, bins]."""
         cfg = self.cfg
-        padded = F.pad(audio, (cfg.window - cfg.hop, 0))
+        padded = self.padded_for_frames(audio)
         spec = torch.stft(
             padded, cfg.window, cfg.hop, window=self.window, center=False, return_complex=True
         )  # [B, bins, T]
         return (spec.real**2 + spec.imag**2).transpose(1, 2)
+
+    def padded_for_frames(self, audio: torch.Tensor) -> torch.Tensor:
+        """``audio`` with the zeros before the first frame (frame ``t`` ends with hop ``t``)."""
+        return F.pad(audio, (self.cfg.window - self.cfg.hop, 0))
+
+    def frames_offline(self, audio: torch.Tensor) -> torch.Tensor:
+        """``audio``: [B, N] (N a multiple of hop) -> the front end's frames [B, N/hop, window]."""
+        return self.padded_for_frames(audio).unfold(-1, self.cfg.window, self.cfg.hop)
 
     # ----- trunk -----------------------------------------------------------------------------
     def _heads(self, h: torch.Tensor, g: torch.Tensor, velocity_extra: torch.Tensor | None = None):
@@ -276,7 +345,10 @@ class HitscribeNet(nn.Module):
         x = F.elu(self.conv2d_b(x))
         x = F.max_pool2d(x, (2, 1))
         b, c, f, t = x.shape
-        x = F.elu(self.proj(x.reshape(b, c * f, t)))
+        x = self.proj(x.reshape(b, c * f, t))
+        if self.attack_branch is not None:
+            x = x + self.attack_branch(self.frames_offline(audio[..., :n])).transpose(1, 2)
+        x = F.elu(x)
         for conv in self.tconvs:
             x = x + F.elu(conv(x))
         seq = self.noise.dropout(x.transpose(1, 2))

@@ -105,6 +105,8 @@ class StreamingStep(nn.Module):
             w = conv.conv.weight  # [out, in, taps]; tap j reads frame t + j * dilation
             taps = torch.cat([w[:, :, j].T for j in range(w.shape[-1])]).contiguous()  # [taps * in, out]
             self.register_buffer(f"tconv_w{i}", taps, persistent=False)
+        if net.attack_branch is not None:
+            self.register_buffer("attack_w", net.attack_branch.out.weight.T.contiguous(), persistent=False)
         heads = (net.onset_head, net.velocity_head, net.offset_head)
         self.register_buffer("head_w", torch.cat([h.weight for h in heads]).T.contiguous(), persistent=False)
         self.register_buffer("head_b", torch.cat([h.bias for h in heads]), persistent=False)
@@ -164,7 +166,10 @@ class StreamingStep(nn.Module):
         x = F.max_pool2d(F.elu(x), (2, 1))
         c, f = x.shape[1], x.shape[2]
         x = x.reshape(c * f, -1).T  # [k, c * f], time-major from here on
-        x = F.elu(x @ self.proj_w + net.proj.bias)
+        x = x @ self.proj_w + net.proj.bias
+        if net.attack_branch is not None:
+            x = x + net.attack_branch.features(frames) @ self.attack_w + net.attack_branch.out.bias
+        x = F.elu(x)
         for i, (conv, cache) in enumerate(zip(net.tconvs, tconv_caches, strict=True)):
             d = conv.conv.dilation[0]
             full = torch.cat([cache, x])  # [2 d + k, channels]

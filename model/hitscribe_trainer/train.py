@@ -26,6 +26,7 @@ from .losses import (
 from .model import (
     CLASS_NAMES,
     TRAINING_ONLY_HEADS,
+    AttackBranch,
     HitscribeNet,
     ModelConfig,
     TrainingNoise,
@@ -133,6 +134,10 @@ class TrainOptions:
     #: ``init_onnx`` model's). The branch starts with zero output weights, so the network's
     #: output is unchanged until training moves it.
     velocity_gru: int = 0
+    #: Mel bands of an attack branch to add (0: none, or the ``init_onnx`` model's). The branch
+    #: starts with a zero output layer, so the network's output is unchanged at step 0
+    #: (:class:`model.AttackBranch`).
+    attack_bands: int = 0
     #: ``"velocity"``: only the velocity head and branch learn; the trunk, the onset and offset
     #: heads stay as they are, so onsets are bit-for-bit those of the starting model ("": all learn).
     train_only: str = ""
@@ -146,6 +151,13 @@ def add_velocity_branch(net: HitscribeNet, units: int) -> HitscribeNet:
     """``net`` with a fresh :class:`model.VelocityBranch` of ``units`` units (output unchanged)."""
     net.cfg = ModelConfig.from_dict({**net.cfg.to_dict(), "velocity_gru": units})
     net.velocity_branch = VelocityBranch(net.cfg, len(CLASS_NAMES))
+    return net
+
+
+def add_attack_branch(net: HitscribeNet, bands: int) -> HitscribeNet:
+    """``net`` with a fresh :class:`model.AttackBranch` of ``bands`` bands (output unchanged)."""
+    net.cfg = ModelConfig.from_dict({**net.cfg.to_dict(), "attack_bands": bands})
+    net.attack_branch = AttackBranch(net.cfg)
     return net
 
 
@@ -263,6 +275,10 @@ def train(opts: TrainOptions, cfg: ModelConfig | None = None) -> Path:
         net = add_velocity_branch(net, opts.velocity_gru)
         cfg = net.cfg
         log.info("velocity branch of %d units added (output unchanged)", cfg.velocity_gru)
+    if state is None and opts.attack_bands > cfg.attack_bands:
+        net = add_attack_branch(net, opts.attack_bands)
+        cfg = net.cfg
+        log.info("attack branch of %d bands added (output unchanged)", cfg.attack_bands)
     net.noise = TrainingNoise(opts.freq_mask_p, opts.freq_mask_bands, opts.dropout)
     optim = torch.optim.Adam(trainable_parameters(net, opts.train_only), lr=opts.lr)
     step, elapsed = 0, 0.0

@@ -62,6 +62,8 @@ def onnx_state_dict(path: Path, net: HitscribeNet) -> dict[str, torch.Tensor]:
                 for head in HEADS:
                     if f"net.{head}.bias" in consumer.input:
                         out[f"{head}.weight"] = torch.from_numpy(arrays[node.input[1]].T.copy())
+    if "attack_w" in arrays and "attack_branch.out.weight" in own:
+        out["attack_branch.out.weight"] = torch.from_numpy(arrays["attack_w"].T.copy())
     if "velocity_extra_w" in arrays and "velocity_branch.out.weight" in own:
         w = arrays["velocity_extra_w"]  # [units, 3 C]: zeros, the branch's weights, zeros
         n_cls = w.shape[1] // len(HEADS)

@@ -255,3 +255,54 @@ def test_velocity_branch_streams_exports_and_warm_starts(tmp_path):
     for name, value in net.state_dict().items():
         if name.startswith(("gru", "velocity")):
             assert torch.allclose(again.state_dict()[name], value), name
+
+
+def _with_attack_branch():
+    """The small network with a 6-band attack branch whose output layer has moved off zero."""
+    from hitscribe_trainer.train import add_attack_branch
+
+    net = add_attack_branch(_small_net(), 6)
+    with torch.no_grad():
+        for p in net.attack_branch.out.parameters():
+            p.add_(torch.randn_like(p) * 0.1)
+    return net.eval()
+
+
+def test_attack_branch_starts_silent():
+    from hitscribe_trainer.train import add_attack_branch
+
+    net = _small_net()
+    audio = torch.from_numpy((np.random.default_rng(8).standard_normal(60 * net.cfg.hop) * 0.3).astype(np.float32))
+    with torch.no_grad():
+        before = net(audio[None])
+        grown = add_attack_branch(net, 6).eval()
+        after = grown(audio[None])
+        moved = _with_attack_branch()(audio[None])
+    for key in ("onset_logits", "velocity", "offset"):
+        assert torch.equal(before[key], after[key]), key
+    assert (before["onset_logits"] - moved["onset_logits"]).abs().max() > 1e-3, "a trained branch moves onsets"
+
+
+def test_attack_branch_streams_exports_and_warm_starts(tmp_path):
+    from hitscribe_trainer.warmstart import exported_config, load_onnx_weights
+
+    net = _with_attack_branch()
+    path = tmp_path / "attack.onnx"
+    contract = export_onnx(net, path, model_name="attack", data_summary="x")
+    rng = np.random.default_rng(9)
+    audio = (rng.standard_normal(300 * net.cfg.hop) * 0.2).astype(np.float32)
+    audio[9000:9030] += 0.9  # a click shorter than one hop
+    with torch.no_grad():
+        out = net(torch.from_numpy(audio)[None])
+    for hops_per_call in (1, 5, 64):
+        onset, velocity, _ = streaming_outputs(path, audio, contract, hops_per_call)
+        assert np.abs(onset[:300] - torch.sigmoid(out["onset_logits"][0]).numpy()).max() < 1e-4
+        assert np.abs(velocity[:300] - out["velocity"][0].numpy()).max() < 1e-4
+    cfg = exported_config(path)
+    assert cfg is not None and cfg.attack_bands == 6
+    again = HitscribeNet(cfg)
+    load_onnx_weights(again, path)
+    for name, value in net.state_dict().items():
+        if name.startswith(TRAINING_ONLY_HEADS):
+            continue
+        assert torch.allclose(again.state_dict()[name], value), name
