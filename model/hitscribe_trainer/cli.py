@@ -438,8 +438,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     s.add_argument(
         "--train-only",
-        choices=["velocity"],
-        help="velocity: only the velocity head and branch learn; onsets stay bit for bit the starting model's",
+        choices=["velocity", "attack"],
+        help="velocity: only the velocity head and branch learn; onsets stay bit for bit the starting "
+        "model's. attack: only the attack branch (--attack-bands) learns; the trunk and heads stay as they are",
     )
     s.set_defaults(fn=_cmd_train)
 

@@ -143,6 +143,8 @@ class TrainOptions:
     train_only: str = ""
 
 
+#: Parameters that learn under ``--train-only attack``: the attack branch alone.
+ATTACK_PARAMETERS = ("attack_branch.",)
 #: Parameters that learn under ``--train-only velocity``.
 VELOCITY_PARAMETERS = ("velocity_head.", "velocity_branch.")
 
@@ -163,10 +165,11 @@ def add_attack_branch(net: HitscribeNet, bands: int) -> HitscribeNet:
 
 def trainable_parameters(net: HitscribeNet, train_only: str) -> list[torch.nn.Parameter]:
     """The parameters a run optimises; the others are frozen (``requires_grad`` off)."""
-    if train_only not in ("", "velocity"):
-        raise ValueError(f"--train-only takes 'velocity' or nothing, not {train_only!r}")
+    groups = {"": None, "velocity": VELOCITY_PARAMETERS, "attack": ATTACK_PARAMETERS}
+    if train_only not in groups:
+        raise ValueError(f"--train-only takes 'velocity', 'attack' or nothing, not {train_only!r}")
     for name, p in net.named_parameters():
-        p.requires_grad_(not train_only or name.startswith(VELOCITY_PARAMETERS))
+        p.requires_grad_(not train_only or name.startswith(groups[train_only]))
     return [p for p in net.parameters() if p.requires_grad]
 
 

@@ -306,3 +306,13 @@ def test_attack_branch_streams_exports_and_warm_starts(tmp_path):
         if name.startswith(TRAINING_ONLY_HEADS):
             continue
         assert torch.allclose(again.state_dict()[name], value), name
+
+
+def test_train_only_attack_freezes_everything_else():
+    from hitscribe_trainer.train import trainable_parameters
+
+    net = _with_attack_branch()
+    learning = trainable_parameters(net, "attack")
+    names = {name for name, p in net.named_parameters() if p.requires_grad}
+    assert names == {"attack_branch.out.weight", "attack_branch.out.bias"}
+    assert len(learning) == 2
