@@ -309,3 +309,9 @@ $train export --checkpoint model/runs/p60s/checkpoint.pt --name hitscribe-causal
 # side by side, probe 60's command with --seed 66, and with --seed 67 --lr 1e-4. Probe 63
 # (exploratory, probe-63-p60s-low-lr.md): p60s's export for 40 min, the same with --seed 68 --lr 1e-4.
 # Probe 64 (exploratory, probe-64-procedural-half.md): probe 63 with --procedural-p 0.5 --seed 69, 28 min.
+# Runs 65 and 66 (ship-rule-v54.md; not shipped, p60s stays): p60s's export plus an attack branch,
+# 75 min each side by side: `train --init-onnx assets/models/hitscribe-causal.onnx --attack-bands 16
+# --max-minutes 75 --first-hit-weights 2 3 5 "${fixed[@]}"` with --seed 70, and with --seed 71
+# --quiet-hit-weight 2 --quiet-hit-min-db -15. Runs 67 and 68 (ship-rule-v55.md): the same branch
+# learning alone on p60s's frozen network, 40 min each: `--attack-bands 16 --train-only attack
+# --component-weight 0` with --lr 1e-3 --seed 72, and with --lr 3e-4 --seed 73.
