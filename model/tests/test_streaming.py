@@ -20,6 +20,22 @@ def _small_net():
     return net
 
 
+def _noise(seed: int, hops: int, hop: int) -> np.ndarray:
+    """``hops`` hops of seeded noise at -14 dBFS rms."""
+    return (np.random.default_rng(seed).standard_normal(hops * hop) * 0.2).astype(np.float32)
+
+
+def _assert_stream_matches_offline(net, path, contract, audio: np.ndarray, calls=(1, 5, 64)):
+    """The export at ``path`` equals ``net``'s offline pass on ``audio`` at each hop count per call."""
+    hops = len(audio) // net.cfg.hop
+    with torch.no_grad():
+        out = net(torch.from_numpy(audio)[None])
+    for hops_per_call in calls:
+        onset, velocity, _ = streaming_outputs(path, audio, contract, hops_per_call)
+        assert np.abs(onset[:hops] - torch.sigmoid(out["onset_logits"][0]).numpy()).max() < 1e-4
+        assert np.abs(velocity[:hops] - out["velocity"][0].numpy()).max() < 1e-4
+
+
 def test_streaming_onnx_matches_offline_forward(tmp_path):
     net = _small_net()
     path = tmp_path / "m.onnx"
@@ -238,15 +254,9 @@ def test_velocity_branch_streams_exports_and_warm_starts(tmp_path):
     path = tmp_path / "vel.onnx"
     contract = export_onnx(net, path, model_name="vel", data_summary="x")
     assert contract["state_tensors"][-1]["name"] == "state_velocity_gru"
-    rng = np.random.default_rng(7)
-    audio = (rng.standard_normal(300 * net.cfg.hop) * 0.2).astype(np.float32)
+    audio = _noise(7, 300, net.cfg.hop)
     audio[9000:9100] += 0.9
-    with torch.no_grad():
-        out = net(torch.from_numpy(audio)[None])
-    for hops_per_call in (1, 5, 64):
-        onset, velocity, _ = streaming_outputs(path, audio, contract, hops_per_call)
-        assert np.abs(onset[:300] - torch.sigmoid(out["onset_logits"][0]).numpy()).max() < 1e-4
-        assert np.abs(velocity[:300] - out["velocity"][0].numpy()).max() < 1e-4
+    _assert_stream_matches_offline(net, path, contract, audio)
     cfg = exported_config(path)
     assert cfg is not None and cfg.velocity_gru == 8
     again = HitscribeNet(cfg)
@@ -272,14 +282,11 @@ def test_attack_branch_starts_silent():
     from hitscribe_trainer.train import add_attack_branch
 
     net = _small_net()
-    audio = torch.from_numpy((np.random.default_rng(8).standard_normal(60 * net.cfg.hop) * 0.3).astype(np.float32))
+    audio = torch.from_numpy(_noise(8, 60, net.cfg.hop))[None]
     with torch.no_grad():
-        before = net(audio[None])
-        grown = add_attack_branch(net, 6).eval()
-        after = grown(audio[None])
-        moved = _with_attack_branch()(audio[None])
-    for key in ("onset_logits", "velocity", "offset"):
-        assert torch.equal(before[key], after[key]), key
+        before, after = net(audio), add_attack_branch(net, 6).eval()(audio)
+        moved = _with_attack_branch()(audio)
+    assert all(torch.equal(before[k], after[k]) for k in ("onset_logits", "velocity", "offset"))
     assert (before["onset_logits"] - moved["onset_logits"]).abs().max() > 1e-3, "a trained branch moves onsets"
 
 
@@ -289,15 +296,9 @@ def test_attack_branch_streams_exports_and_warm_starts(tmp_path):
     net = _with_attack_branch()
     path = tmp_path / "attack.onnx"
     contract = export_onnx(net, path, model_name="attack", data_summary="x")
-    rng = np.random.default_rng(9)
-    audio = (rng.standard_normal(300 * net.cfg.hop) * 0.2).astype(np.float32)
+    audio = _noise(9, 300, net.cfg.hop)
     audio[9000:9030] += 0.9  # a click shorter than one hop
-    with torch.no_grad():
-        out = net(torch.from_numpy(audio)[None])
-    for hops_per_call in (1, 5, 64):
-        onset, velocity, _ = streaming_outputs(path, audio, contract, hops_per_call)
-        assert np.abs(onset[:300] - torch.sigmoid(out["onset_logits"][0]).numpy()).max() < 1e-4
-        assert np.abs(velocity[:300] - out["velocity"][0].numpy()).max() < 1e-4
+    _assert_stream_matches_offline(net, path, contract, audio)
     cfg = exported_config(path)
     assert cfg is not None and cfg.attack_bands == 6
     again = HitscribeNet(cfg)
