@@ -315,3 +315,5 @@ $train export --checkpoint model/runs/p60s/checkpoint.pt --name hitscribe-causal
 # --quiet-hit-weight 2 --quiet-hit-min-db -15. Runs 67 and 68 (ship-rule-v55.md): the same branch
 # learning alone on p60s's frozen network, 40 min each: `--attack-bands 16 --train-only attack
 # --component-weight 0` with --lr 1e-3 --seed 72, and with --lr 3e-4 --seed 73.
+# Probe 69 (exploratory, probe-69-attack-first-hits.md): run 68's export, the same branch-only
+# recipe for 20 min with --first-hit-weights 3 5 5 --lr 3e-4 --seed 74.
