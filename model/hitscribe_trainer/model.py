@@ -92,6 +92,15 @@ def mel_filterbank(sr: int, n_fft: int, n_mels: int, fmin: float, fmax: float) -
     return fb
 
 
+def hann_dft_basis(size: int) -> np.ndarray:
+    """Real DFT of a periodic-Hann-windowed frame as one matrix, ``[size, 2 (size // 2 + 1)]``
+    (float32): ``frame @ basis`` gives the real parts of bins ``0..size/2``, then the imaginary."""
+    n = np.arange(size)
+    ang = 2 * np.pi * np.outer(n, np.arange(size // 2 + 1)) / size
+    hann = torch.hann_window(size, periodic=True).numpy()[:, None]
+    return np.concatenate([np.cos(ang) * hann, -np.sin(ang) * hann], axis=1).astype(np.float32)
+
+
 class CausalConv(nn.Module):
     """Convolution that is causal along the last (time) axis, 1-D or 2-D."""
 
@@ -204,12 +213,7 @@ class AttackBranch(nn.Module):
             raise ValueError("the attack branch needs hop % 60 == 0 and window >= hop + 128")
         #: Short frames per hop (the branch also reads one from the previous hop for the rise).
         self.frames_per_hop = cfg.hop // ATTACK_HOP
-        bins = ATTACK_WINDOW // 2 + 1
-        n = np.arange(ATTACK_WINDOW)
-        ang = 2 * np.pi * np.outer(n, np.arange(bins)) / ATTACK_WINDOW
-        hann = torch.hann_window(ATTACK_WINDOW, periodic=True).numpy()[:, None]
-        basis = np.concatenate([np.cos(ang) * hann, -np.sin(ang) * hann], axis=1).astype(np.float32)
-        self.register_buffer("dft", torch.from_numpy(basis))  # [window, 2 bins]
+        self.register_buffer("dft", torch.from_numpy(hann_dft_basis(ATTACK_WINDOW)))  # [window, 2 bins]
         mel = mel_filterbank(cfg.sample_rate, ATTACK_WINDOW, cfg.attack_bands, ATTACK_FMIN, ATTACK_FMAX)
         self.register_buffer("mel", torch.from_numpy(mel))  # [bins, bands]
         self.out = nn.Linear(2 * self.frames_per_hop * cfg.attack_bands, cfg.channels)
@@ -218,7 +222,7 @@ class AttackBranch(nn.Module):
 
     def features(self, frames: torch.Tensor) -> torch.Tensor:
         """``frames`` [..., window] (the main front end's frames) -> inputs [..., 2 * per hop * bands]."""
-        span = (self.frames_per_hop) * ATTACK_HOP + ATTACK_WINDOW
+        span = self.frames_per_hop * ATTACK_HOP + ATTACK_WINDOW
         short = frames[..., -span:].unfold(-1, ATTACK_WINDOW, ATTACK_HOP)  # [..., per hop + 1, window]
         spec = short @ self.dft
         bins = spec.shape[-1] // 2
@@ -238,18 +242,12 @@ class HitscribeNet(nn.Module):
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         self.cfg = cfg
-        n_bins = cfg.window // 2 + 1
         self.register_buffer("window", torch.hann_window(cfg.window, periodic=True))
         self.register_buffer(
             "mel", torch.from_numpy(mel_filterbank(cfg.sample_rate, cfg.window, cfg.n_mels, cfg.fmin, cfg.fmax))
         )
         # Real DFT basis (window folded in), used by the exported graph instead of an FFT.
-        n = np.arange(cfg.window)
-        k = np.arange(n_bins)
-        ang = 2 * np.pi * np.outer(n, k) / cfg.window
-        hann = self.window.numpy()[:, None]
-        basis = np.concatenate([np.cos(ang) * hann, -np.sin(ang) * hann], axis=1).astype(np.float32)
-        self.register_buffer("dft", torch.from_numpy(basis))
+        self.register_buffer("dft", torch.from_numpy(hann_dft_basis(cfg.window)))
 
         c2 = cfg.conv2d_channels
         self.conv2d_a = CausalConv(nn.Conv2d(2, c2, (3, 3), padding=(1, 0)))

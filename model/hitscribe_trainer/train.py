@@ -240,6 +240,10 @@ def train(opts: TrainOptions, cfg: ModelConfig | None = None) -> Path:
     """Train (or resume) and return the path of the latest checkpoint."""
     if opts.component_weight > 0 and opts.unsupervised_weight > 0:
         raise ValueError("--component-weight needs --unsupervised-weight 0 (both use the component logits)")
+    if opts.train_only == "attack" and opts.component_weight > 0:
+        # The component head is not in an export, so a warm start leaves it random; frozen, its
+        # loss would only teach the branch to serve a random head.
+        raise ValueError("--train-only attack needs --component-weight 0 (the frozen component head is untrained)")
     first_hit_weights = first_hit_class_weights(  # checked before any work
         opts.first_hit_weight, opts.first_hit_classes, opts.first_hit_weights
     )

@@ -2,6 +2,7 @@
 
 import numpy as np
 import onnxruntime as ort
+import pytest
 import torch
 
 from hitscribe_trainer.evaluate import streaming_outputs
@@ -317,3 +318,13 @@ def test_train_only_attack_freezes_everything_else():
     names = {name for name, p in net.named_parameters() if p.requires_grad}
     assert names == {"attack_branch.out.weight", "attack_branch.out.bias"}
     assert len(learning) == 2
+
+
+def test_train_only_attack_refuses_the_untrained_component_head(tmp_path):
+    from hitscribe_trainer.train import TrainOptions, train
+
+    opts = TrainOptions(
+        run_dir=str(tmp_path / "run"), train_only="attack", component_weight=1.0, unsupervised_weight=0.0
+    )
+    with pytest.raises(ValueError, match="component-weight 0"):
+        train(opts)
